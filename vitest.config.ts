@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // One GPU device per worker is already heavy on a 2-core software GPU; forks isolate Dawn's native state.
+    pool: 'forks',
+    maxWorkers: 2,
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    globalSetup: ['test/global_setup.ts'],
+  },
+});
