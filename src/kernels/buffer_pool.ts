@@ -1,0 +1,106 @@
+// Pooled GPU buffers. Creating and destroying buffers per op costs driver calls and
+// fragments memory; training reuses the same shapes every step, so free lists keyed by a
+// size class make allocation flat after the first step.
+//
+// A released buffer is not reusable at once: queue.writeBuffer lands before the next submit,
+// so a buffer still referenced by unsubmitted commands could be overwritten under them.
+// Released buffers therefore wait in `pending` until the encoder says the submit happened.
+
+export type BufferKind = 'storage' | 'uniform' | 'readback';
+
+const USAGE: Record<BufferKind, number> = {
+  storage: 0x80 /* STORAGE */ | 0x08 /* COPY_DST */ | 0x04 /* COPY_SRC */,
+  uniform: 0x40 /* UNIFORM */ | 0x08 /* COPY_DST */,
+  readback: 0x01 /* MAP_READ */ | 0x08 /* COPY_DST */,
+};
+
+export interface PooledBuffer {
+  readonly buffer: GPUBuffer;
+  /** Bytes the caller asked for; `buffer.size` is the (larger) size class. */
+  readonly bytes: number;
+  readonly kind: BufferKind;
+}
+
+/**
+ * Rounds up to a quarter-octave size class (at most 25% waste) above 4 KiB; below that to
+ * 256 B multiples, so small parameter and uniform buffers stay small.
+ */
+export function sizeClass(bytes: number): number {
+  const min = Math.max(16, bytes);
+  if (min <= 4096) return Math.ceil(min / 256) * 256;
+  const octave = 2 ** Math.floor(Math.log2(min));
+  const quarter = octave / 4;
+  return Math.ceil(min / quarter) * quarter;
+}
+
+export class BufferPool {
+  private readonly free = new Map<string, GPUBuffer[]>();
+  private pending: PooledBuffer[] = [];
+  private live = new Set<GPUBuffer>();
+  /** Bytes held by callers (size-class bytes), including buffers waiting for their submit. */
+  bytesInUse = 0;
+  /** Bytes of every GPU buffer the pool owns, free or not. */
+  bytesAllocated = 0;
+  buffersCreated = 0;
+
+  constructor(private readonly device: GPUDevice) {}
+
+  acquire(bytes: number, kind: BufferKind = 'storage', label = 'wgml'): PooledBuffer {
+    if (!(bytes > 0) || !Number.isFinite(bytes)) {
+      throw new RangeError(`buffer of ${bytes} bytes requested for ${label}`);
+    }
+    const size = sizeClass(bytes);
+    const key = `${kind}:${size}`;
+    let buffer = this.free.get(key)?.pop();
+    if (!buffer) {
+      buffer = this.device.createBuffer({ size, usage: USAGE[kind], label: `${label}[${kind} ${size}B]` });
+      this.bytesAllocated += size;
+      this.buffersCreated++;
+    } else {
+      buffer.label = `${label}[${kind} ${size}B]`;
+    }
+    this.live.add(buffer);
+    this.bytesInUse += size;
+    return { buffer, bytes, kind };
+  }
+
+  /** Returns a buffer; it becomes reusable after the next submit (see `afterSubmit`). */
+  release(b: PooledBuffer): void {
+    if (!this.live.delete(b.buffer)) {
+      throw new Error(`buffer ${b.buffer.label} released twice or not from this pool`);
+    }
+    this.pending.push(b);
+  }
+
+  /** Called by the encoder once the commands that used pending buffers are submitted. */
+  afterSubmit(): void {
+    for (const b of this.pending) {
+      const key = `${b.kind}:${b.buffer.size}`;
+      let list = this.free.get(key);
+      if (!list) this.free.set(key, (list = []));
+      list.push(b.buffer);
+      this.bytesInUse -= b.buffer.size;
+    }
+    this.pending = [];
+  }
+
+  /** Destroys every free buffer (e.g. between runs that use different shapes). */
+  trim(): void {
+    for (const list of this.free.values()) {
+      for (const buf of list) {
+        this.bytesAllocated -= buf.size;
+        buf.destroy();
+      }
+    }
+    this.free.clear();
+  }
+
+  stats(): { bytesInUse: number; bytesAllocated: number; buffersCreated: number; live: number } {
+    return {
+      bytesInUse: this.bytesInUse,
+      bytesAllocated: this.bytesAllocated,
+      buffersCreated: this.buffersCreated,
+      live: this.live.size,
+    };
+  }
+}

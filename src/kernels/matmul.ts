@@ -1,0 +1,47 @@
+// Launcher for shaders/matmul.wgsl: C = alpha·op(A)·op(B) (+ beta·C), optionally batched.
+import type { Runtime } from './runtime.js';
+import type { BufferLike } from './encoder.js';
+import { matmulTiling } from './tuning.js';
+
+export interface MatmulOptions {
+  M: number;
+  N: number;
+  K: number;
+  transA?: boolean;
+  transB?: boolean;
+  /** C = alpha·AB + beta·C (reads C) instead of overwriting it. */
+  accumulate?: boolean;
+  alpha?: number;
+  beta?: number;
+  batch?: number;
+  /** Elements between consecutive batch matrices; default dense packing. */
+  strideA?: number;
+  strideB?: number;
+  strideC?: number;
+  label?: string;
+}
+
+/** a: op(A) is [M,K]; b: op(B) is [K,N]; c: [M,N]. All f32, row-major. */
+export function matmul(rt: Runtime, a: BufferLike, b: BufferLike, c: BufferLike, o: MatmulOptions): void {
+  const { M, N, K } = o;
+  for (const [name, v] of Object.entries({ M, N, K })) {
+    if (!Number.isInteger(v) || v <= 0) throw new RangeError(`matmul: ${name} must be a positive integer, got ${v}`);
+  }
+  const batch = o.batch ?? 1;
+  const t = matmulTiling(rt.gpu.info.kind);
+  const params = new ArrayBuffer(48);
+  const u = new Uint32Array(params);
+  const f = new Float32Array(params);
+  u.set([M, N, K, batch, o.strideA ?? M * K, o.strideB ?? K * N, o.strideC ?? M * N]);
+  f[7] = o.alpha ?? 1;
+  f[8] = o.beta ?? 1;
+  rt.dispatch({
+    label: o.label ?? `matmul ${M}x${N}x${K}`,
+    shader: 'matmul.wgsl',
+    constants: { TRANS_A: !!o.transA, TRANS_B: !!o.transB, ACCUMULATE: !!o.accumulate, WG_X: t.WG_X, WG_Y: t.WG_Y },
+    defines: { TM: t.TM, TN: t.TN },
+    params,
+    bindings: [a, b, c],
+    workgroups: [Math.ceil(N / t.TN / t.WG_X), Math.ceil(M / t.TM / t.WG_Y), batch],
+  });
+}
