@@ -64,23 +64,29 @@ export class BufferPool {
     return { buffer, bytes, kind };
   }
 
-  /** Returns a buffer; it becomes reusable after the next submit (see `afterSubmit`). */
-  release(b: PooledBuffer): void {
+  /**
+   * Returns a buffer; it becomes reusable after the next submit (see `afterSubmit`), or at
+   * once with `submitted` when every command that used it has already been submitted.
+   */
+  release(b: PooledBuffer, submitted = false): void {
     if (!this.live.delete(b.buffer)) {
       throw new Error(`buffer ${b.buffer.label} released twice or not from this pool`);
     }
-    this.pending.push(b);
+    if (submitted) this.recycle(b);
+    else this.pending.push(b);
+  }
+
+  private recycle(b: PooledBuffer): void {
+    const key = `${b.kind}:${b.buffer.size}`;
+    let list = this.free.get(key);
+    if (!list) this.free.set(key, (list = []));
+    list.push(b.buffer);
+    this.bytesInUse -= b.buffer.size;
   }
 
   /** Called by the encoder once the commands that used pending buffers are submitted. */
   afterSubmit(): void {
-    for (const b of this.pending) {
-      const key = `${b.kind}:${b.buffer.size}`;
-      let list = this.free.get(key);
-      if (!list) this.free.set(key, (list = []));
-      list.push(b.buffer);
-      this.bytesInUse -= b.buffer.size;
-    }
+    for (const b of this.pending) this.recycle(b);
     this.pending = [];
   }
 

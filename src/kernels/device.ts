@@ -141,7 +141,7 @@ export async function listAdapters(env: NodeJS.ProcessEnv = process.env): Promis
   return listings;
 }
 
-function pickListing(listings: AdapterListing[], choice: AdapterChoice): AdapterListing | undefined {
+export function pickListing(listings: AdapterListing[], choice: AdapterChoice): AdapterListing | undefined {
   const order = choice === 'auto' ? PREFERENCE : [choice];
   for (const kind of order) {
     // Within a kind prefer Vulkan: it is the backend wgml's kernels are tuned and tested on.

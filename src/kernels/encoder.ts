@@ -49,6 +49,11 @@ export class Encoder {
     this.sync = env.WGML_SYNC === '1';
   }
 
+  /** True when nothing is encoded but unsubmitted, so released buffers can be reused at once. */
+  get idle(): boolean {
+    return this.encoder === null;
+  }
+
   private get device(): GPUDevice {
     return this.gpu.device;
   }

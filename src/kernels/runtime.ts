@@ -32,7 +32,7 @@ export class Runtime {
   }
 
   release(b: PooledBuffer): void {
-    this.pool.release(b);
+    this.pool.release(b, this.encoder.idle);
   }
 
   /** A new pooled storage buffer holding `data`. */
