@@ -43,3 +43,19 @@ fn relu_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgro
   if (i >= p.n) { return; }
   out[i] = select(0.0, y[i], x[i] > 0.0);
 }
+
+// out += a·x  (gradient accumulation into an existing buffer)
+@compute @workgroup_size(WG)
+fn accumulate(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat(gid, nwg);
+  if (i >= p.n) { return; }
+  out[i] = fma(p.a, x[i], out[i]);
+}
+
+// out = a
+@compute @workgroup_size(WG)
+fn fill(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat(gid, nwg);
+  if (i >= p.n) { return; }
+  out[i] = p.a;
+}

@@ -11,7 +11,7 @@ export function grid1d(n: number, wg: number, maxPerDim = 65535): [number, numbe
   return [Math.ceil(groups / y), y];
 }
 
-function launch(rt: Runtime, entry: string, n: number, x: BufferLike, y: BufferLike | null, out: BufferLike, a = 0, b = 0): void {
+function launch(rt: Runtime, entry: string, n: number, x: BufferLike | null, y: BufferLike | null, out: BufferLike, a = 0, b = 0): void {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`${entry}: n must be a non-negative integer, got ${n}`);
   const params = new ArrayBuffer(16);
   new Uint32Array(params)[0] = n;
@@ -47,4 +47,14 @@ export function relu(rt: Runtime, n: number, x: BufferLike, out: BufferLike): vo
 /** dx = dy · [x > 0]. */
 export function reluBackward(rt: Runtime, n: number, x: BufferLike, dy: BufferLike, dx: BufferLike): void {
   launch(rt, 'relu_backward', n, x, dy, dx);
+}
+
+/** out += a·x, in place: how gradients from several consumers are summed. */
+export function accumulate(rt: Runtime, n: number, x: BufferLike, out: BufferLike, a = 1): void {
+  launch(rt, 'accumulate', n, x, null, out, a);
+}
+
+/** out = value for n elements. */
+export function fill(rt: Runtime, n: number, out: BufferLike, value: number): void {
+  launch(rt, 'fill', n, null, null, out, value);
 }

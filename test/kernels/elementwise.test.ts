@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { add, axpby, mul, relu, reluBackward, grid1d } from '../../src/kernels/elementwise.js';
+import { accumulate, add, axpby, fill, mul, relu, reluBackward, grid1d } from '../../src/kernels/elementwise.js';
 import { gpuRuntime } from '../helpers/gpu.js';
 import { uniform } from '../helpers/random.js';
 import { expectClose } from '../helpers/compare.js';
@@ -29,6 +29,10 @@ describe('elementwise kernels (GPU vs float64)', () => {
       const got = await rt.readF32(out, n);
       expectClose(got, Array.from({ length: n }, (_, i) => ref(i)), TOL, name);
     }
+    fill(rt, n, out, 0.25);
+    accumulate(rt, n, X, out, -2);
+    accumulate(rt, n, Y, out);
+    expectClose(await rt.readF32(out, n), Array.from({ length: n }, (_, i) => 0.25 - 2 * x[i]! + y[i]!), TOL, 'fill+accumulate');
     for (const b of [X, Y, out]) rt.release(b);
   });
 
