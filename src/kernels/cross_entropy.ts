@@ -82,15 +82,19 @@ export function crossEntropy(rt: Runtime, bufs: CrossEntropyBuffers, o: CrossEnt
   if (bufs.stats) checkBuffer(op, 'stats', bufs.stats, 4, '[4]');
 
   const scratch: PooledBuffer[] = [];
-  const orScratch = (b: BufferLike | null | undefined, name: string): BufferLike => {
+  const orScratch = (b: BufferLike | null | undefined, name: string, count = N): BufferLike => {
     if (b) return b;
-    const s = rt.allocF32(N, `${op}.${name}`);
+    const s = rt.allocF32(count, `${op}.${name}`);
     scratch.push(s);
     return s;
   };
   const loss = orScratch(bufs.loss, 'loss');
   const pred = orScratch(bufs.pred, 'pred');
   const correct = orScratch(bufs.correct, 'correct');
+  // With WEIGHTED / GRAD off the shader never touches these, but an override-guarded access is
+  // still a static use, so layout 'auto' keeps the binding: a 1-element stand-in fills it.
+  const weights = orScratch(bufs.weights, 'unused-weights', 1);
+  const dlogits = orScratch(bufs.dlogits, 'unused-dlogits', 1);
 
   const params = new ArrayBuffer(16);
   new Uint32Array(params).set([N, K]);
@@ -110,9 +114,9 @@ export function crossEntropy(rt: Runtime, bufs: CrossEntropyBuffers, o: CrossEnt
       bufs.logits,
       hard ? targetBuf : null,
       hard ? null : targetBuf,
-      bufs.weights ?? null,
+      weights,
       loss,
-      bufs.dlogits ?? null,
+      dlogits,
       pred,
       correct,
     ],
@@ -127,7 +131,7 @@ export function crossEntropy(rt: Runtime, bufs: CrossEntropyBuffers, o: CrossEnt
       constants: { WG: CE_WG, WEIGHTED: weighted, ACCUMULATE: !!o.accumulateStats },
       params,
       // bindings 1..9: only weights (4), ce (5), correct (8) and stats (9) are used
-      bindings: [null, null, null, bufs.weights ?? null, loss, null, null, correct, bufs.stats],
+      bindings: [null, null, null, weights, loss, null, null, correct, bufs.stats],
       workgroups: [1],
     });
   }
