@@ -351,7 +351,10 @@ function halfTable(): Float32Array {
 
 /** Read one tensor's bytes (a fresh, aligned copy) into the wgml representation. */
 function loadTensor(bytes: Uint8Array, e: HeaderEntry, dataStart: number, source: string): LoadedTensor {
-  const raw = bytes.slice(dataStart + e.begin, dataStart + e.end); // copy: aligned and detached from the file buffer
+  // Copy into a fresh buffer: aligned for typed-array views, and detached from the file's bytes.
+  // (Not bytes.slice(): on a Node Buffer that is a view into a shared pool.)
+  const raw = new Uint8Array(e.end - e.begin);
+  raw.set(bytes.subarray(dataStart + e.begin, dataStart + e.end));
   const n = raw.byteLength / ITEM_SIZE[e.dtype];
   const dv = new DataView(raw.buffer);
   const shape = e.shape;
