@@ -1,0 +1,84 @@
+// bokeh-blur: a Gaussian blur of the background only, composited under the sector, on
+// masked-subset samples. Mask-normalised so sector pixels never bleed into the background:
+//   bg'(p) = Σ_q g(p−q)·(1−m_q)·v_q / Σ_q g(p−q)·(1−m_q),  g(d) = exp(−d²/(2σ²)), |d| ≤ R per axis.
+// Both sums are separable: blur_h writes the row-blurred numerator and denominator to tmp,
+// blur_v finishes the columns and writes background pixels of x (sector pixels keep their value).
+// Pixels outside the image contribute nothing (the normalisation absorbs them).
+//
+// sdata: [B][SB] i32 (augment.wgsl layout; only the flags word is read)
+// mask:  [B][n] f32 augmented mask (1 = sector)
+// x:     [B][n] f32, values in [0,1]
+// tmp:   [B][2][n] f32
+
+struct Params {
+  batch: u32,
+  radius: u32,
+  inv_two_sigma2: f32,
+  _pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> sdata: array<i32>;
+@group(0) @binding(2) var<storage, read> mask: array<f32>;
+@group(0) @binding(3) var<storage, read_write> x: array<f32>;
+@group(0) @binding(4) var<storage, read_write> tmp: array<f32>;
+
+override S: u32 = 112u;
+override WG: u32 = 128u;
+
+const F_MASKED: u32 = 2u;
+
+fn masked(b: u32) -> bool {
+  return (bitcast<u32>(sdata[b * (16u + 4u * S + 64u) + 2u]) & F_MASKED) != 0u;
+}
+
+fn gauss(d: i32) -> f32 {
+  return exp(-f32(d * d) * p.inv_two_sigma2);
+}
+
+@compute @workgroup_size(WG)
+fn blur_h(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let q = gid.x;
+  let b = wid.y;
+  let n = S * S;
+  if (q >= n || b >= p.batch || !masked(b)) { return; }
+  let y = q / S;
+  let xq = i32(q % S);
+  let r = i32(p.radius);
+  var num = 0.0;
+  var den = 0.0;
+  for (var d = -r; d <= r; d++) {
+    let xx = xq + d;
+    if (xx < 0 || xx >= i32(S)) { continue; }
+    let k = b * n + y * S + u32(xx);
+    let w = gauss(d) * (1.0 - mask[k]);
+    num += w * x[k];
+    den += w;
+  }
+  tmp[(b * 2u) * n + q] = num;
+  tmp[(b * 2u + 1u) * n + q] = den;
+}
+
+@compute @workgroup_size(WG)
+fn blur_v(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let q = gid.x;
+  let b = wid.y;
+  let n = S * S;
+  if (q >= n || b >= p.batch || !masked(b)) { return; }
+  if (mask[b * n + q] != 0.0) { return; }
+  let yq = i32(q / S);
+  let xq = q % S;
+  let r = i32(p.radius);
+  var num = 0.0;
+  var den = 0.0;
+  for (var d = -r; d <= r; d++) {
+    let yy = yq + d;
+    if (yy < 0 || yy >= i32(S)) { continue; }
+    let k = u32(yy) * S + xq;
+    let w = gauss(d);
+    num += w * tmp[(b * 2u) * n + k];
+    den += w * tmp[(b * 2u + 1u) * n + k];
+  }
+  // den ≥ g(0)·g(0) = 1 here: the pixel itself is background.
+  x[b * n + q] = num / den;
+}
