@@ -1,0 +1,353 @@
+// BatchNorm2d over x: [N,C,H,W] f32 (NCHW), per-channel statistics over the M = N·H·W elements
+// of a channel, plus the fused tails of a ResNet block: relu(bn(x)) and relu(bn(x) + residual).
+//
+// Training forward (launched from src/kernels/batchnorm.ts):
+//   1. μ̂ = mean(x) per channel with reduce.wgsl (two-level sum, into saveMean);
+//   2. moments_*: per segment S1 = Σ(x − μ̂), S2 = Σ(x − μ̂)²;
+//   3. stats_final: mean = μ̂ + S1/M, var = S2/M − (S1/M)² (the "corrected two-pass" algorithm:
+//      centring on μ̂ removes the catastrophic cancellation of E[x²] − E[x]², and the S1 term
+//      removes the first-order effect of μ̂'s own rounding error), invstd = 1/sqrt(var + eps),
+//      running stats updated in place (unbiased variance, like PyTorch);
+//   4. normalize_*: y = (x − mean)·(γ·invstd) + β (+ residual) (ReLU).
+// Error bound: each sum is split into segments of ≈√M elements then ≈√M partials (see
+// reduce.wgsl), so with u = 2^-24, |S2 − Σ(x − μ̂)²| ≤ (√M/2 + 8)·u·S2 (all terms ≥ 0: a relative
+// bound, 5.4e-5 worst case at M = 802,816), and the cancellation in S2/M − (S1/M)² is only
+// (μ̂ − μ)²/var, i.e. negligible, since μ̂ is itself accurate to (√M/2 + 8)·u·mean|x|. The mean
+// is then accurate to about one rounding of its own magnitude.
+// Backward: bwd_sums_* gives per segment Σdz and Σdz·(x − mean) (dz = dy, or dy·[y > 0] for a
+// fused ReLU, optionally written out as the residual's gradient); bwd_final folds them into
+// dβ = Σdz, dγ = invstd·Σdz·(x − mean); dx_* applies
+//   dx = γ·invstd·(dz − Σdz/M − x̂·Σdz·x̂/M),   x̂ = (x − mean)·invstd.
+//
+// Layout: *_v4 entries read vec4s and need H·W % 4 == 0 (a vec4 never crosses a channel);
+// Params.inner/M/seg are then in vec4 units. *_s entries take any H·W. Elementwise entries give
+// each invocation one chunk of up to CH units of one (n, c) row, so the per-channel values are
+// loaded once per chunk rather than per element.
+
+struct Params {
+  C: u32,
+  inner: u32,
+  M: u32,
+  seg: u32,
+  nseg: u32,
+  chunks: u32,
+  total: u32,
+  _pad0: u32,
+  // 1 / (elements per channel), eps, running-stat momentum, M/(M − 1) for the unbiased variance.
+  invM: f32,
+  eps: f32,
+  momentum: f32,
+  unbias: f32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> xs: array<f32>;
+@group(0) @binding(2) var<storage, read> x4: array<vec4f>;
+// Upstream gradient dy (or an already-masked dz).
+@group(0) @binding(3) var<storage, read> dys: array<f32>;
+@group(0) @binding(4) var<storage, read> dy4: array<vec4f>;
+// The fused op's forward output y, whose sign is the ReLU mask.
+@group(0) @binding(5) var<storage, read> ms: array<f32>;
+@group(0) @binding(6) var<storage, read> m4: array<vec4f>;
+@group(0) @binding(7) var<storage, read> rs: array<f32>;
+@group(0) @binding(8) var<storage, read> r4: array<vec4f>;
+// [C] per-channel: mean (saved or running), invstd (saved) or running var (EVAL), γ, β.
+@group(0) @binding(9) var<storage, read> mean: array<f32>;
+@group(0) @binding(10) var<storage, read> stat2: array<f32>;
+@group(0) @binding(11) var<storage, read> gamma: array<f32>;
+@group(0) @binding(12) var<storage, read> beta: array<f32>;
+// Per-segment partial pairs [C·nseg].
+@group(0) @binding(13) var<storage, read_write> part: array<vec2f>;
+@group(0) @binding(14) var<storage, read> partIn: array<vec2f>;
+// Elementwise outputs: y or dx.
+@group(0) @binding(15) var<storage, read_write> outS: array<f32>;
+@group(0) @binding(16) var<storage, read_write> out4: array<vec4f>;
+// The masked gradient dz, written for the residual branch of relu(bn(x) + r).
+@group(0) @binding(17) var<storage, read_write> dzS: array<f32>;
+@group(0) @binding(18) var<storage, read_write> dz4: array<vec4f>;
+@group(0) @binding(19) var<storage, read_write> saveMean: array<f32>;
+@group(0) @binding(20) var<storage, read_write> saveInvStd: array<f32>;
+@group(0) @binding(21) var<storage, read_write> runMean: array<f32>;
+@group(0) @binding(22) var<storage, read_write> runVar: array<f32>;
+@group(0) @binding(23) var<storage, read_write> dgamma: array<f32>;
+@group(0) @binding(24) var<storage, read_write> dbeta: array<f32>;
+// [C] per-channel (Σdz/M, invstd·Σdz·(x − mean)/M) handed from bwd_final to dx_*.
+@group(0) @binding(25) var<storage, read_write> coef: array<vec2f>;
+@group(0) @binding(26) var<storage, read> coefIn: array<vec2f>;
+
+override WG: u32 = 64u;
+// Units (vec4s or scalars) of one row per invocation in the elementwise entries.
+override CH: u32 = 4u;
+// normalize: stat2 holds the running variance (eval mode) instead of invstd.
+override EVAL: bool = false;
+override RESIDUAL: bool = false;
+override RELU: bool = false;
+// bwd_sums / dx: dz = dy·[y > 0] (fused ReLU) instead of dz = dy.
+override MASK: bool = false;
+// bwd_sums: write dz to dzS/dz4 (the residual's gradient), adding to it with ACCUM_DZ.
+override WRITE_DZ: bool = false;
+override ACCUM_DZ: bool = false;
+// bwd_final: dγ += …, dβ += … instead of overwriting.
+override ACCUMULATE: bool = false;
+
+fn flat_id(gid: vec3u, nwg: vec3u) -> u32 { return gid.x + gid.y * nwg.x * WG; }
+
+// ---------------------------------------------------------------- forward statistics
+
+@compute @workgroup_size(WG)
+fn moments_v4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let id = flat_id(gid, nwg);
+  if (id >= p.C * p.nseg) { return; }
+  let c = id / p.nseg;
+  let mu = vec4f(mean[c]);
+  var j = (id - c * p.nseg) * p.seg;
+  let jend = min(j + p.seg, p.M);
+  var o = j / p.inner;
+  var i = j - o * p.inner;
+  var s1 = vec4f(0.0);
+  var s2 = vec4f(0.0);
+  while (j < jend) {
+    let run = min(p.inner - i, jend - j);
+    let base = (o * p.C + c) * p.inner + i;
+    for (var t = 0u; t < run; t++) {
+      let d = x4[base + t] - mu;
+      s1 += d;
+      s2 = fma(d, d, s2);
+    }
+    j += run;
+    o += 1u;
+    i = 0u;
+  }
+  part[id] = vec2f((s1.x + s1.y) + (s1.z + s1.w), (s2.x + s2.y) + (s2.z + s2.w));
+}
+
+@compute @workgroup_size(WG)
+fn moments_s(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let id = flat_id(gid, nwg);
+  if (id >= p.C * p.nseg) { return; }
+  let c = id / p.nseg;
+  let mu = mean[c];
+  var j = (id - c * p.nseg) * p.seg;
+  let jend = min(j + p.seg, p.M);
+  var o = j / p.inner;
+  var i = j - o * p.inner;
+  var s = vec2f(0.0);
+  while (j < jend) {
+    let run = min(p.inner - i, jend - j);
+    let base = (o * p.C + c) * p.inner + i;
+    for (var t = 0u; t < run; t++) {
+      let d = xs[base + t] - mu;
+      s += vec2f(d, d * d);
+    }
+    j += run;
+    o += 1u;
+    i = 0u;
+  }
+  part[id] = s;
+}
+
+// Σ over channel c's partial pairs, four interleaved accumulators per component.
+fn fold_partials(c: u32) -> vec2f {
+  let base = c * p.nseg;
+  var a = vec4f(0.0);
+  var b = vec4f(0.0);
+  var k = 0u;
+  for (; k + 4u <= p.nseg; k += 4u) {
+    let q0 = partIn[base + k];
+    let q1 = partIn[base + k + 1u];
+    let q2 = partIn[base + k + 2u];
+    let q3 = partIn[base + k + 3u];
+    a += vec4f(q0.x, q1.x, q2.x, q3.x);
+    b += vec4f(q0.y, q1.y, q2.y, q3.y);
+  }
+  var s = vec2f((a.x + a.y) + (a.z + a.w), (b.x + b.y) + (b.z + b.w));
+  for (; k < p.nseg; k++) { s += partIn[base + k]; }
+  return s;
+}
+
+// One invocation per channel. saveMean holds μ̂ on entry and the corrected mean on exit.
+@compute @workgroup_size(WG)
+fn stats_final(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let c = flat_id(gid, nwg);
+  if (c >= p.C) { return; }
+  let s = fold_partials(c);
+  let d = s.x * p.invM;
+  let m = saveMean[c] + d;
+  let v = max(s.y * p.invM - d * d, 0.0);
+  saveMean[c] = m;
+  saveInvStd[c] = 1.0 / sqrt(v + p.eps);
+  runMean[c] = (1.0 - p.momentum) * runMean[c] + p.momentum * m;
+  runVar[c] = (1.0 - p.momentum) * runVar[c] + p.momentum * (v * p.unbias);
+}
+
+// ---------------------------------------------------------------- forward output
+
+// Per-channel (mean, γ·invstd, β) for the chunk's row.
+fn channel_affine(c: u32) -> vec3f {
+  var inv = stat2[c];
+  if (EVAL) { inv = inverseSqrt(inv + p.eps); }
+  return vec3f(mean[c], gamma[c] * inv, beta[c]);
+}
+
+@compute @workgroup_size(WG)
+fn normalize_v4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let id = flat_id(gid, nwg);
+  if (id >= p.total) { return; }
+  let row = id / p.chunks;
+  let s0 = (id - row * p.chunks) * CH;
+  let s1 = min(s0 + CH, p.inner);
+  let a = channel_affine(row % p.C);
+  let base = row * p.inner;
+  for (var s = s0; s < s1; s++) {
+    // (x − mean) first: x·scale + shift would cancel catastrophically when |mean| ≫ std.
+    var v = fma(x4[base + s] - vec4f(a.x), vec4f(a.y), vec4f(a.z));
+    if (RESIDUAL) { v += r4[base + s]; }
+    if (RELU) { v = max(v, vec4f(0.0)); }
+    out4[base + s] = v;
+  }
+}
+
+@compute @workgroup_size(WG)
+fn normalize_s(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let id = flat_id(gid, nwg);
+  if (id >= p.total) { return; }
+  let row = id / p.chunks;
+  let s0 = (id - row * p.chunks) * CH;
+  let s1 = min(s0 + CH, p.inner);
+  let a = channel_affine(row % p.C);
+  let base = row * p.inner;
+  for (var s = s0; s < s1; s++) {
+    var v = fma(xs[base + s] - a.x, a.y, a.z);
+    if (RESIDUAL) { v += rs[base + s]; }
+    if (RELU) { v = max(v, 0.0); }
+    outS[base + s] = v;
+  }
+}
+
+// ---------------------------------------------------------------- backward
+
+@compute @workgroup_size(WG)
+fn bwd_sums_v4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let id = flat_id(gid, nwg);
+  if (id >= p.C * p.nseg) { return; }
+  let c = id / p.nseg;
+  let mu = vec4f(mean[c]);
+  var j = (id - c * p.nseg) * p.seg;
+  let jend = min(j + p.seg, p.M);
+  var o = j / p.inner;
+  var i = j - o * p.inner;
+  var s1 = vec4f(0.0);
+  var s2 = vec4f(0.0);
+  while (j < jend) {
+    let run = min(p.inner - i, jend - j);
+    let base = (o * p.C + c) * p.inner + i;
+    for (var t = 0u; t < run; t++) {
+      let e = base + t;
+      var dz = dy4[e];
+      if (MASK) { dz = select(vec4f(0.0), dz, m4[e] > vec4f(0.0)); }
+      if (WRITE_DZ) {
+        if (ACCUM_DZ) { dz4[e] += dz; } else { dz4[e] = dz; }
+      }
+      s1 += dz;
+      s2 = fma(dz, x4[e] - mu, s2);
+    }
+    j += run;
+    o += 1u;
+    i = 0u;
+  }
+  part[id] = vec2f((s1.x + s1.y) + (s1.z + s1.w), (s2.x + s2.y) + (s2.z + s2.w));
+}
+
+@compute @workgroup_size(WG)
+fn bwd_sums_s(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let id = flat_id(gid, nwg);
+  if (id >= p.C * p.nseg) { return; }
+  let c = id / p.nseg;
+  let mu = mean[c];
+  var j = (id - c * p.nseg) * p.seg;
+  let jend = min(j + p.seg, p.M);
+  var o = j / p.inner;
+  var i = j - o * p.inner;
+  var s = vec2f(0.0);
+  while (j < jend) {
+    let run = min(p.inner - i, jend - j);
+    let base = (o * p.C + c) * p.inner + i;
+    for (var t = 0u; t < run; t++) {
+      let e = base + t;
+      var dz = dys[e];
+      if (MASK) { dz = select(0.0, dz, ms[e] > 0.0); }
+      if (WRITE_DZ) {
+        if (ACCUM_DZ) { dzS[e] += dz; } else { dzS[e] = dz; }
+      }
+      s += vec2f(dz, dz * (xs[e] - mu));
+    }
+    j += run;
+    o += 1u;
+    i = 0u;
+  }
+  part[id] = s;
+}
+
+// One invocation per channel: dβ = Σdz, dγ = invstd·Σdz·(x − mean), and the dx coefficients.
+@compute @workgroup_size(WG)
+fn bwd_final(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let c = flat_id(gid, nwg);
+  if (c >= p.C) { return; }
+  let s = fold_partials(c);
+  let inv = stat2[c];
+  let db = s.x;
+  let dg = s.y * inv;
+  coef[c] = vec2f(db * p.invM, dg * p.invM);
+  if (ACCUMULATE) {
+    dgamma[c] += dg;
+    dbeta[c] += db;
+  } else {
+    dgamma[c] = dg;
+    dbeta[c] = db;
+  }
+}
+
+@compute @workgroup_size(WG)
+fn dx_v4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let id = flat_id(gid, nwg);
+  if (id >= p.total) { return; }
+  let row = id / p.chunks;
+  let s0 = (id - row * p.chunks) * CH;
+  let s1 = min(s0 + CH, p.inner);
+  let c = row % p.C;
+  let inv = stat2[c];
+  let k = coefIn[c];
+  let g = vec4f(gamma[c] * inv);
+  let mu = vec4f(mean[c]);
+  let b = vec4f(k.x);
+  let kx = vec4f(k.y * inv);
+  let base = row * p.inner;
+  for (var s = s0; s < s1; s++) {
+    let e = base + s;
+    var dz = dy4[e];
+    if (MASK) { dz = select(vec4f(0.0), dz, m4[e] > vec4f(0.0)); }
+    out4[e] = g * (dz - b - (x4[e] - mu) * kx);
+  }
+}
+
+@compute @workgroup_size(WG)
+fn dx_s(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let id = flat_id(gid, nwg);
+  if (id >= p.total) { return; }
+  let row = id / p.chunks;
+  let s0 = (id - row * p.chunks) * CH;
+  let s1 = min(s0 + CH, p.inner);
+  let c = row % p.C;
+  let inv = stat2[c];
+  let k = coefIn[c];
+  let g = gamma[c] * inv;
+  let mu = mean[c];
+  let kx = k.y * inv;
+  let base = row * p.inner;
+  for (var s = s0; s < s1; s++) {
+    let e = base + s;
+    var dz = dys[e];
+    if (MASK) { dz = select(0.0, dz, ms[e] > 0.0); }
+    outS[e] = g * (dz - k.x - (xs[e] - mu) * kx);
+  }
+}
