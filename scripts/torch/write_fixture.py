@@ -86,6 +86,37 @@ def expected(tensors, metadata):
     return out
 
 
+def _reference_style_resnet18(in_ch, num_classes):
+    """A module with the BackMix reference model's parameter names and shapes (written from its
+    description: conv1 3x3 s1, bn1, layer1-4 of two BasicBlocks with `shortcut` = 1x1 conv + BN
+    where the shape changes, `linear` classifier). Only its state_dict keys/shapes are used."""
+    import torch.nn as nn
+
+    class Block(nn.Module):
+        def __init__(self, cin, cout, stride):
+            super().__init__()
+            self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(cout)
+            self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+            self.bn2 = nn.BatchNorm2d(cout)
+            self.shortcut = nn.Sequential()
+            if stride != 1 or cin != cout:
+                self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(in_ch, 64, 3, 1, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(64)
+            cin = 64
+            for i, c in enumerate([64, 128, 256, 512]):
+                setattr(self, f"layer{i + 1}", nn.Sequential(Block(cin, c, 1 if i == 0 else 2), Block(c, c, 1)))
+                cin = c
+            self.linear = nn.Linear(512, num_classes)
+
+    return Net()
+
+
 def torchvision_key_lists():
     try:
         import torchvision
@@ -96,13 +127,13 @@ def torchvision_key_lists():
     d = os.path.join(OUT, "torchvision")
     os.makedirs(d, exist_ok=True)
 
-    def dump(model, fname, config):
+    def dump(model, fname, config, source=None):
         sd = model.state_dict()
         entries = [{"name": k, "shape": list(v.shape), "dtype": st_format.NAME_OF[v.dtype]} for k, v in sd.items()]
         params = {n for n, _ in model.named_parameters()}
         for e in entries:
             e["kind"] = "parameter" if e["name"] in params else "buffer"
-        doc = {"source": f"torchvision {torchvision.__version__} resnet18 (torch {torch.__version__})",
+        doc = {"source": source or f"torchvision {torchvision.__version__} resnet18 (torch {torch.__version__})",
                "config": config, "parameter_count": sum(p.numel() for p in model.parameters()),
                "entries": entries}
         with open(os.path.join(d, fname), "w") as f:
@@ -118,6 +149,11 @@ def torchvision_key_lists():
     m.conv1 = nn.Conv2d(1, 64, kernel_size=3, stride=1, padding=1, bias=False)
     m.maxpool = nn.Identity()
     dump(m, "resnet18_cifar_1_4.json", {"stem": "cifar", "inChannels": 1, "numClasses": 4, "width": 64})
+    # the key names of the BackMix reference model (kitbransby/BackMix models/resnet.py, a CIFAR ResNet18:
+    # same structure, but the projection is called `shortcut` and the classifier `linear`)
+    dump(_reference_style_resnet18(1, 4), "resnet18_backmix_reference_1_4.json",
+         {"stem": "cifar", "inChannels": 1, "numClasses": 4, "width": 64, "naming": "backmix-reference"},
+         source=f"BackMix reference ResNet18 naming (models/resnet.py), torch {torch.__version__}")
     # imagenet stem on 1-channel input, 10 classes
     m = torchvision.models.resnet18(num_classes=10)
     m.conv1 = nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3, bias=False)
