@@ -15,9 +15,9 @@ import type { BufferLike } from './encoder.js';
 import type { AdapterKind } from './icd.js';
 import type { PooledBuffer } from './buffer_pool.js';
 import { grid1d } from './elementwise.js';
-import { axisSum, checkDims, checkDistinct, checkFloats, reduceTuning, segmentPlan, type SegmentPlan } from './reduce.js';
+import { axisSum, checkDims, checkDistinct, checkFloats, reduceTuning, type Shape4, segmentPlan, type SegmentPlan } from './reduce.js';
 
-export type Shape4 = readonly [number, number, number, number];
+export type { Shape4 };
 
 export interface BatchNormTrainOptions {
   /** Added to the variance before the square root; PyTorch's default 1e-5. */

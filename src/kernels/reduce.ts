@@ -8,6 +8,9 @@ import { rawBuffer } from './encoder.js';
 import type { AdapterKind } from './icd.js';
 import { grid1d } from './elementwise.js';
 
+/** An NCHW activation shape. */
+export type Shape4 = readonly [number, number, number, number];
+
 /** Per-adapter knobs for the reduction kernels (and the batch-norm kernels built on them). */
 export interface ReduceTuning {
   /** Threads per workgroup: 16 hurts SwiftShader, 64–256 is flat on the software drivers. */
@@ -179,7 +182,7 @@ export function colSum(rt: Runtime, x: BufferLike, out: BufferLike, rows: number
 
 /** out[c] = scale·Σ_{n,h,w} x[n,c,h,w]. x: [N,C,H,W] f32; out: [C] f32. */
 export function channelSum(
-  rt: Runtime, x: BufferLike, out: BufferLike, shape: readonly [number, number, number, number], o: SumOptions = {},
+  rt: Runtime, x: BufferLike, out: BufferLike, shape: Shape4, o: SumOptions = {},
 ): void {
   const [N, C, H, W] = shape;
   checkDims(o.label ?? 'channelSum', { N, C, H, W });

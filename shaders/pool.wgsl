@@ -1,0 +1,143 @@
+// 2-D max pooling (any kernel, stride and padding; floor output size) with argmax indices, and
+// the backward of global average pooling. NCHW f32; a "plane" is one (n, c).
+//
+// maxpool_fwd: one invocation per output. Padding acts as −inf (padded positions are skipped).
+// The scan runs kh-major then kw, and a value replaces the running maximum only if it is
+// strictly greater (or NaN), so ties go to the first maximum in scan order — PyTorch's CPU rule;
+// the index starts at the window's first in-bounds position, as in PyTorch, so an all −inf
+// window still points inside it. indices hold h·W + w within the input plane, like PyTorch's
+// return_indices.
+// maxpool_bwd: a gather, one invocation per input element, summing the dy of every window whose
+// argmax it is (no float atomics). Windows are visited in increasing output order, the order in
+// which PyTorch's CPU backward scatters, so the sums round the same way.
+// gap_bwd_*: dx[plane, i] = scale·dy[plane] (+ dx with ACCUMULATE); global average pooling's
+// forward is a row sum in reduce.wgsl.
+
+struct Params {
+  planes: u32,
+  H: u32,
+  W: u32,
+  OH: u32,
+  OW: u32,
+  KH: u32,
+  KW: u32,
+  SH: u32,
+  SW: u32,
+  PH: u32,
+  PW: u32,
+  total: u32,
+  // gap_bwd: units per plane (vec4s or scalars) and chunks of CH units per plane.
+  chunks: u32,
+  scale: f32,
+  _pad0: u32,
+  _pad1: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<storage, read_write> indices: array<u32>;
+@group(0) @binding(4) var<storage, read> dy: array<f32>;
+@group(0) @binding(5) var<storage, read> indicesIn: array<u32>;
+@group(0) @binding(6) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dx4: array<vec4f>;
+
+override WG: u32 = 64u;
+override CH: u32 = 4u;
+override ACCUMULATE: bool = false;
+
+fn flat_id(gid: vec3u, nwg: vec3u) -> u32 { return gid.x + gid.y * nwg.x * WG; }
+
+@compute @workgroup_size(WG)
+fn maxpool_fwd(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let id = flat_id(gid, nwg);
+  if (id >= p.total) { return; }
+  let ow = id % p.OW;
+  let t = id / p.OW;
+  let oh = t % p.OH;
+  let plane = t / p.OH;
+  // Window origin in input coordinates (may be negative by up to the padding).
+  let h0 = i32(oh * p.SH) - i32(p.PH);
+  let w0 = i32(ow * p.SW) - i32(p.PW);
+  let hs = u32(max(h0, 0));
+  let ws = u32(max(w0, 0));
+  let he = u32(min(h0 + i32(p.KH), i32(p.H)));
+  let we = u32(min(w0 + i32(p.KW), i32(p.W)));
+  let base = plane * p.H * p.W;
+  // Starting from the first in-bounds value is the same as starting from −inf (it replaces −inf
+  // in PyTorch's scan, and rescanning it changes nothing); pad ≤ kernel/2 keeps windows non-empty.
+  var arg = hs * p.W + ws;
+  var best = x[base + arg];
+  for (var h = hs; h < he; h++) {
+    for (var w = ws; w < we; w++) {
+      let v = x[base + h * p.W + w];
+      if (v > best || v != v) {
+        best = v;
+        arg = h * p.W + w;
+      }
+    }
+  }
+  y[id] = best;
+  indices[id] = arg;
+}
+
+@compute @workgroup_size(WG)
+fn maxpool_bwd(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let id = flat_id(gid, nwg);
+  if (id >= p.total) { return; }
+  let w = id % p.W;
+  let t = id / p.W;
+  let h = t % p.H;
+  let plane = t / p.H;
+  // Outputs whose window covers (h, w): oh·SH − PH ≤ h ≤ oh·SH − PH + KH − 1.
+  let hp = h + p.PH;
+  let wp = w + p.PW;
+  let oh0 = select(0u, (hp + 1u - p.KH + p.SH - 1u) / p.SH, hp + 1u >= p.KH);
+  let ow0 = select(0u, (wp + 1u - p.KW + p.SW - 1u) / p.SW, wp + 1u >= p.KW);
+  let oh1 = min(hp / p.SH + 1u, p.OH);
+  let ow1 = min(wp / p.SW + 1u, p.OW);
+  let me = h * p.W + w;
+  let obase = plane * p.OH * p.OW;
+  var acc = 0.0;
+  for (var oh = oh0; oh < oh1; oh++) {
+    for (var ow = ow0; ow < ow1; ow++) {
+      let o = obase + oh * p.OW + ow;
+      if (indicesIn[o] == me) { acc += dy[o]; }
+    }
+  }
+  if (ACCUMULATE) { acc += dx[id]; }
+  dx[id] = acc;
+}
+
+// Planes of H·W = 4·(units) elements, read as vec4s; p.W holds the units per plane.
+@compute @workgroup_size(WG)
+fn gap_bwd_v4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let id = flat_id(gid, nwg);
+  if (id >= p.total) { return; }
+  let plane = id / p.chunks;
+  let s0 = (id - plane * p.chunks) * CH;
+  let s1 = min(s0 + CH, p.W);
+  let g = vec4f(dy[plane] * p.scale);
+  let base = plane * p.W;
+  for (var s = s0; s < s1; s++) {
+    var v = g;
+    if (ACCUMULATE) { v += dx4[base + s]; }
+    dx4[base + s] = v;
+  }
+}
+
+@compute @workgroup_size(WG)
+fn gap_bwd_s(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let id = flat_id(gid, nwg);
+  if (id >= p.total) { return; }
+  let plane = id / p.chunks;
+  let s0 = (id - plane * p.chunks) * CH;
+  let s1 = min(s0 + CH, p.W);
+  let g = dy[plane] * p.scale;
+  let base = plane * p.W;
+  for (var s = s0; s < s1; s++) {
+    var v = g;
+    if (ACCUMULATE) { v += dx[base + s]; }
+    dx[base + s] = v;
+  }
+}
