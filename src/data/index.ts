@@ -21,3 +21,4 @@ export { readManifest, scanManifest, MANIFEST_COLUMNS, MANIFEST_LAYOUT } from '.
 export { readTmed, scanTmed, tmedImageDirs, TMED_COLUMNS, type TmedOptions } from './tmed_reader.js';
 export { readBackmix, scanBackmix, labelToken, BACKMIX_SPLITS, BACKMIX_MASK_DIR } from './backmix_reader.js';
 export { loadDataset, detectFormat, type LoadDatasetOptions, type DetectedFormat } from './load_dataset.js';
+export * from './synth/index.js';

@@ -1,0 +1,110 @@
+// Seeded randomness for the synthetic benchmark. xoshiro128** (Blackman & Vigna) seeded
+// through splitmix32: fast, 32-bit only (so exact in JS numbers), and the same stream on every
+// platform. Each sample gets its own generator derived from (seed, sample index), so output
+// does not depend on the order in which concurrent workers render samples.
+
+/** Mixes any list of numbers and strings into a 32-bit seed (FNV-1a over parts, then fmix32). */
+export function hashSeed(...parts: (number | string)[]): number {
+  let h = 0x811c9dc5;
+  const mix = (byte: number) => {
+    h ^= byte & 0xff;
+    h = Math.imul(h, 0x01000193);
+  };
+  for (const p of parts) {
+    if (typeof p === 'number') {
+      // integers exactly; non-integers through their decimal text so 0.1 hashes the same everywhere
+      const s = Number.isInteger(p) && Math.abs(p) < 2 ** 31 ? null : String(p);
+      if (s === null) for (let k = 0; k < 4; k++) mix(p >>> (8 * k));
+      else for (let k = 0; k < s.length; k++) mix(s.charCodeAt(k));
+    } else {
+      for (let k = 0; k < p.length; k++) mix(p.charCodeAt(k));
+    }
+    mix(0x1f); // separator, so ('ab','c') and ('a','bc') differ
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+export class Rng {
+  private s0: number;
+  private s1: number;
+  private s2: number;
+  private s3: number;
+
+  constructor(seed: number) {
+    let x = seed >>> 0;
+    const splitmix = () => {
+      x = (x + 0x9e3779b9) >>> 0;
+      let z = x;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+      return (z ^ (z >>> 16)) >>> 0;
+    };
+    this.s0 = splitmix();
+    this.s1 = splitmix();
+    this.s2 = splitmix();
+    this.s3 = splitmix();
+    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1; // the all-zero state is a fixed point
+  }
+
+  /** Uniform 32-bit unsigned integer. */
+  nextU32(): number {
+    const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
+    const t = this.s1 << 9;
+    this.s2 ^= this.s0;
+    this.s3 ^= this.s1;
+    this.s1 ^= this.s2;
+    this.s0 ^= this.s3;
+    this.s2 ^= t;
+    this.s3 = rotl(this.s3, 11);
+    return result;
+  }
+
+  /** Uniform in [0, 1) with 32 bits of resolution. */
+  float(): number {
+    return this.nextU32() / 4294967296;
+  }
+
+  /** Uniform in [a, b). */
+  range(a: number, b: number): number {
+    return a + (b - a) * this.float();
+  }
+
+  /** Uniform integer in [0, n). */
+  int(n: number): number {
+    return Math.floor(this.float() * n);
+  }
+
+  chance(p: number): boolean {
+    return this.float() < p;
+  }
+
+  /** Standard normal (Box–Muller; one value per call keeps the stream simple to reason about). */
+  normal(): number {
+    const u = 1 - this.float(); // (0, 1], so log is finite
+    const v = this.float();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  }
+
+  pick<T>(items: readonly T[]): T {
+    if (items.length === 0) throw new RangeError('pick from an empty list');
+    return items[this.int(items.length)]!;
+  }
+
+  /** Fisher–Yates, in place; returns the array. */
+  shuffle<T>(items: T[]): T[] {
+    for (let i = items.length - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      [items[i], items[j]] = [items[j]!, items[i]!];
+    }
+    return items;
+  }
+}
+
+function rotl(x: number, k: number): number {
+  return ((x << k) | (x >>> (32 - k))) >>> 0;
+}
