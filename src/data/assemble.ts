@@ -13,7 +13,7 @@ export interface LoadOptions {
   size?: number;
   /** Leave bad records out (listed in `dataset.skipped`) instead of throwing. Default false. */
   skipBad?: boolean;
-  /** Files decoded at once. Default: 2 × cores, clamped to 4..16. */
+  /** Files decoded at once. Default: 2 × cores, clamped to 8..16. */
   concurrency?: number;
   /** Class names in label order. Default: the canonical four views. */
   classes?: string[];

