@@ -19,18 +19,10 @@ struct Params {
   W: u32,
   OH: u32,
   OW: u32,
-  KH: u32,
-  KW: u32,
-  SH: u32,
-  SW: u32,
-  PH: u32,
-  PW: u32,
+  // gap_bwd: invocations, chunks of CH units per plane, and 1/(H·W).
   total: u32,
-  // gap_bwd: units per plane (vec4s or scalars) and chunks of CH units per plane.
   chunks: u32,
   scale: f32,
-  _pad0: u32,
-  _pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -45,24 +37,34 @@ struct Params {
 override WG: u32 = 64u;
 override CH: u32 = 4u;
 override ACCUMULATE: bool = false;
+// Pooling window: constants rather than uniforms, so the divisions by the stride compile to
+// multiplies (a runtime u32 division is a scalar loop over the lanes on the CPU drivers).
+override KH: u32 = 3u;
+override KW: u32 = 3u;
+override SH: u32 = 2u;
+override SW: u32 = 2u;
+override PH: u32 = 1u;
+override PW: u32 = 1u;
 
 fn flat_id(gid: vec3u, nwg: vec3u) -> u32 { return gid.x + gid.y * nwg.x * WG; }
+
 
 @compute @workgroup_size(WG)
 fn maxpool_fwd(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let id = flat_id(gid, nwg);
-  if (id >= p.total) { return; }
-  let ow = id % p.OW;
-  let t = id / p.OW;
-  let oh = t % p.OH;
-  let plane = t / p.OH;
+  let per = p.OH * p.OW;
+  if (id >= p.planes * per) { return; }
+  let plane = id / per;
+  let i = id - plane * per;
+  let oh = i / p.OW;
+  let ow = i - oh * p.OW;
   // Window origin in input coordinates (may be negative by up to the padding).
-  let h0 = i32(oh * p.SH) - i32(p.PH);
-  let w0 = i32(ow * p.SW) - i32(p.PW);
+  let h0 = i32(oh * SH) - i32(PH);
+  let w0 = i32(ow * SW) - i32(PW);
   let hs = u32(max(h0, 0));
   let ws = u32(max(w0, 0));
-  let he = u32(min(h0 + i32(p.KH), i32(p.H)));
-  let we = u32(min(w0 + i32(p.KW), i32(p.W)));
+  let he = u32(min(h0 + i32(KH), i32(p.H)));
+  let we = u32(min(w0 + i32(KW), i32(p.W)));
   let base = plane * p.H * p.W;
   // Starting from the first in-bounds value is the same as starting from −inf (it replaces −inf
   // in PyTorch's scan, and rescanning it changes nothing); pad ≤ kernel/2 keeps windows non-empty.
@@ -84,19 +86,19 @@ fn maxpool_fwd(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroup
 @compute @workgroup_size(WG)
 fn maxpool_bwd(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let id = flat_id(gid, nwg);
-  if (id >= p.total) { return; }
-  let w = id % p.W;
-  let t = id / p.W;
-  let h = t % p.H;
-  let plane = t / p.H;
+  let per = p.H * p.W;
+  if (id >= p.planes * per) { return; }
+  let plane = id / per;
+  let me = id - plane * per;
+  let h = me / p.W;
+  let w = me - h * p.W;
   // Outputs whose window covers (h, w): oh·SH − PH ≤ h ≤ oh·SH − PH + KH − 1.
-  let hp = h + p.PH;
-  let wp = w + p.PW;
-  let oh0 = select(0u, (hp + 1u - p.KH + p.SH - 1u) / p.SH, hp + 1u >= p.KH);
-  let ow0 = select(0u, (wp + 1u - p.KW + p.SW - 1u) / p.SW, wp + 1u >= p.KW);
-  let oh1 = min(hp / p.SH + 1u, p.OH);
-  let ow1 = min(wp / p.SW + 1u, p.OW);
-  let me = h * p.W + w;
+  let hp = h + PH;
+  let wp = w + PW;
+  let oh0 = select(0u, (hp + 1u - KH + SH - 1u) / SH, hp + 1u >= KH);
+  let ow0 = select(0u, (wp + 1u - KW + SW - 1u) / SW, wp + 1u >= KW);
+  let oh1 = min(hp / SH + 1u, p.OH);
+  let ow1 = min(wp / SW + 1u, p.OW);
   let obase = plane * p.OH * p.OW;
   var acc = 0.0;
   for (var oh = oh0; oh < oh1; oh++) {
