@@ -1,0 +1,119 @@
+// Cheap O(size) passes around the conv2d GEMM kernels (see src/kernels/conv2d.ts):
+//   pad      — copies an NCHW tensor into a zero-padded, shifted copy whose rows are whole vec4s,
+//              so the GEMM kernels load only aligned vec4s and never branch on borders;
+//   repack   — reorders OIHW weights into [r][kh][kw][o] (o fastest, zero-padded to the
+//              channel tile) so a tile's output channels are one or two vec4 loads, optionally
+//              transposed, flipped and decimated for the stride phases of the input gradient;
+//   fill     — zeroes a buffer (input-gradient positions no stride phase reaches);
+//   reduce   — sums the weight-gradient partials of all reduction chunks.
+// Each entry has its own Params struct; an entry point only uses its own, so they may share
+// @binding(0). A 2-D grid covers more than 65535 workgroups: i = gid.x + gid.y·nwg.x·WG.
+
+override WG: u32 = 128u;
+
+fn flat(gid: vec3u, nwg: vec3u) -> u32 { return gid.x + gid.y * nwg.x * WG; }
+
+// ---- pad: dst[nc][r][c] = src[nc][r + offH][c + offW], 0 outside src -------------------
+// src: [NC,H,W] f32; dst: [NC,Hp,Wp4·4] f32 as vec4.
+struct PadParams {
+  NC: u32, H: u32, W: u32, Hp: u32,
+  Wp4: u32, offH: i32, offW: i32, total: u32,
+}
+@group(0) @binding(0) var<uniform> pp: PadParams;
+@group(0) @binding(1) var<storage, read> padSrc: array<f32>;
+@group(0) @binding(2) var<storage, read_write> padDst: array<vec4f>;
+
+@compute @workgroup_size(WG)
+fn pad(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat(gid, nwg);
+  if (i >= pp.total) { return; }
+  let cv = i % pp.Wp4;
+  let q = i / pp.Wp4;
+  let r = q % pp.Hp;
+  let nc = q / pp.Hp;
+  let ih = i32(r) + pp.offH;
+  var v = vec4f(0.0);
+  if (ih >= 0 && ih < i32(pp.H)) {
+    let rowBase = (nc * pp.H + u32(ih)) * pp.W;
+    for (var e = 0u; e < 4u; e++) {
+      let iw = i32(cv * 4u + e) + pp.offW;
+      if (iw >= 0 && iw < i32(pp.W)) { v[e] = padSrc[rowBase + u32(iw)]; }
+    }
+  }
+  padDst[i] = v;
+}
+
+// ---- repack: dst[r][u][v][o] = src[o·sO + r·sR + (bh + dh·u)·KWs + (bw + dw·v)] ------------
+// src: OIHW weights [Co,Ci,KH,KWs]; dst: [R,KHp,KWp,OP], zero for o ≥ O.
+struct RepackParams {
+  R: u32, KHp: u32, KWp: u32, OP: u32,
+  O: u32, sO: u32, sR: u32, KWs: u32,
+  bh: i32, dh: i32, bw: i32, dw: i32,
+  total: u32, _p0: u32, _p1: u32, _p2: u32,
+}
+@group(0) @binding(0) var<uniform> rp: RepackParams;
+@group(0) @binding(1) var<storage, read> repSrc: array<f32>;
+@group(0) @binding(2) var<storage, read_write> repDst: array<f32>;
+
+@compute @workgroup_size(WG)
+fn repack(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat(gid, nwg);
+  if (i >= rp.total) { return; }
+  let o = i % rp.OP;
+  let q = i / rp.OP;
+  let v = q % rp.KWp;
+  let q2 = q / rp.KWp;
+  let u = q2 % rp.KHp;
+  let r = q2 / rp.KHp;
+  var val = 0.0;
+  if (o < rp.O) {
+    let kh = u32(rp.bh + rp.dh * i32(u));
+    let kw = u32(rp.bw + rp.dw * i32(v));
+    val = repSrc[o * rp.sO + r * rp.sR + kh * rp.KWs + kw];
+  }
+  repDst[i] = val;
+}
+
+// ---- fill: dst[i] = 0 ------------------------------------------------------------------
+struct FillParams { n: u32, _p0: u32, _p1: u32, _p2: u32 }
+@group(0) @binding(0) var<uniform> fp: FillParams;
+@group(0) @binding(1) var<storage, read_write> fillDst: array<f32>;
+
+@compute @workgroup_size(WG)
+fn fill_zero(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat(gid, nwg);
+  if (i >= fp.n) { return; }
+  fillDst[i] = 0.0;
+}
+
+// ---- reduce: dw[i] (+)= Σ_c part[c·stride + i]; db[j] (+)= Σ_c part[c·stride + nW + j] --------
+// part: [chunks, nW + nB] f32 written by conv2d_backward_weight.wgsl.
+struct ReduceParams { nW: u32, nB: u32, chunks: u32, stride: u32 }
+@group(0) @binding(0) var<uniform> dp: ReduceParams;
+@group(0) @binding(1) var<storage, read> part: array<f32>;
+@group(0) @binding(2) var<storage, read_write> redW: array<f32>;
+@group(0) @binding(3) var<storage, read_write> redB: array<f32>;
+
+override ACCUMULATE: bool = false;
+
+@compute @workgroup_size(WG)
+fn reduce(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat(gid, nwg);
+  if (i >= dp.nW + dp.nB) { return; }
+  // Four interleaved partial sums: shorter dependency chains, and the error grows with
+  // chunks/4 instead of chunks.
+  var s = vec4f(0.0);
+  var c = 0u;
+  for (; c + 4u <= dp.chunks; c += 4u) {
+    s += vec4f(part[c * dp.stride + i], part[(c + 1u) * dp.stride + i],
+               part[(c + 2u) * dp.stride + i], part[(c + 3u) * dp.stride + i]);
+  }
+  for (; c < dp.chunks; c++) { s.x += part[c * dp.stride + i]; }
+  let total = (s.x + s.y) + (s.z + s.w);
+  if (i < dp.nW) {
+    if (ACCUMULATE) { redW[i] += total; } else { redW[i] = total; }
+  } else {
+    let j = i - dp.nW;
+    if (ACCUMULATE) { redB[j] += total; } else { redB[j] = total; }
+  }
+}

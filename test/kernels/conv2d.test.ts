@@ -1,0 +1,189 @@
+import { describe, it, expect, beforeAll } from 'vitest';
+import type { Runtime } from '../../src/kernels/runtime.js';
+import {
+  conv2dForward, conv2dBackwardInput, conv2dBackwardWeight, conv2dOutputSize, type Conv2dShape,
+} from '../../src/kernels/conv2d.js';
+import { gpuRuntime } from '../helpers/gpu.js';
+import { uniform } from '../helpers/random.js';
+import { numericalGrad, dot, sampleIndices } from '../helpers/finite_diff.js';
+import { conv2dRef, conv2dBackwardInputRef, conv2dBackwardWeightRef } from '../reference/conv2d.js';
+
+const abs = (a: ArrayLike<number>) => Float64Array.from(a, Math.abs);
+const f64 = (a: ArrayLike<number>) => Float64Array.from(a);
+
+/**
+ * Asserts |got − want| ≤ bound[i] with bound = 2·(m + 2)·2⁻²⁴·Σ|terms| + 1e-30: the textbook
+ * bound γ_m·Σ|terms| for any order of m f32 additions of exactly formed products (fma), doubled
+ * in case a driver splits fma into mul+add, +2 for the bias / accumulate add. The inputs are
+ * f32 values, so the float64 reference is exact to ~1e-16. A wrong index or a missed term gives
+ * an error of the size of a term (~0.1–1), far above these bounds (~1e-5 relative).
+ */
+function expectWithinBound(got: ArrayLike<number>, want: ArrayLike<number>, absSum: ArrayLike<number>, m: number, what: string): void {
+  expect(got.length, `${what}: length`).toBe(want.length);
+  const u = 2 ** -24;
+  let worst = -1;
+  let worstRatio = 1;
+  for (let i = 0; i < want.length; i++) {
+    const bound = 2 * (m + 2) * u * absSum[i]! + 1e-30;
+    const ratio = Math.abs(got[i]! - want[i]!) / bound;
+    if (!(ratio <= worstRatio)) {
+      worst = i;
+      worstRatio = ratio;
+    }
+  }
+  if (worst >= 0) {
+    expect.fail(`${what}[${worst}] = ${got[worst]} but expected ${want[worst]} (error ${(worstRatio).toFixed(1)}× the bound for ${m} terms)`);
+  }
+}
+
+function label(s: Conv2dShape): string {
+  return `N=${s.N} Ci=${s.Ci} ${s.H}x${s.W} -> Co=${s.Co} k${s.KH}x${s.KW} s${s.stride} p${s.pad}`;
+}
+
+describe('conv2d float64 reference backward vs central finite differences', () => {
+  const shapes: Conv2dShape[] = [
+    { N: 2, Ci: 3, H: 7, W: 6, Co: 4, KH: 3, KW: 3, stride: 2, pad: 1 },
+    { N: 1, Ci: 2, H: 7, W: 5, Co: 3, KH: 1, KW: 1, stride: 2, pad: 0 },
+    { N: 1, Ci: 2, H: 9, W: 8, Co: 2, KH: 7, KW: 7, stride: 2, pad: 3 },
+  ];
+  for (const s of shapes) {
+    it(label(s), () => {
+      const [Ho, Wo] = [conv2dOutputSize(s).Ho, conv2dOutputSize(s).Wo];
+      const x = f64(uniform(s.N * s.Ci * s.H * s.W, 11));
+      const w = f64(uniform(s.Co * s.Ci * s.KH * s.KW, 12));
+      const b = f64(uniform(s.Co, 13));
+      const g = f64(uniform(s.N * s.Co * Ho * Wo, 14)); // dL/dy for L = Σ g·y
+      const L = () => dot(conv2dRef(x, w, b, s), g);
+      const dx = conv2dBackwardInputRef(g, w, s);
+      const { dw, db } = conv2dBackwardWeightRef(x, g, s);
+      // L is linear in each argument, so central differences are exact up to rounding
+      // (~1e-16·|L|/h ≈ 1e-9): 1e-6 is a tight check.
+      const tol = (a: number, b2: number) => Math.abs(a - b2) <= 1e-6 * (1 + Math.abs(b2));
+      const check = (num: Float64Array, ana: Float64Array, idx: number[], what: string) => {
+        for (const i of idx) expect(tol(num[i]!, ana[i]!), `${what}[${i}]: numeric ${num[i]} vs analytic ${ana[i]}`).toBe(true);
+      };
+      const ix = sampleIndices(x.length, 200);
+      check(numericalGrad(L, x, ix), dx, ix, 'dx');
+      const iw = sampleIndices(w.length, 200);
+      check(numericalGrad(L, w, iw), dw, iw, 'dw');
+      check(numericalGrad(L, b), db, Array.from(b.keys()), 'db');
+      // Stride 2 leaves some inputs untouched (1×1 odd rows/cols): their gradient must be 0.
+      if (s.KH === 1) expect(dx[s.W]).toBe(0);
+    });
+  }
+});
+
+describe('conv2d GPU vs float64 reference', () => {
+  let rt: Runtime;
+  beforeAll(async () => {
+    rt = await gpuRuntime();
+  });
+
+  interface Case {
+    s: Conv2dShape;
+    bias: boolean;
+    accumulate: boolean;
+  }
+  // Odd sizes everywhere: channel counts that are not multiples of 4/8/16, odd H and W,
+  // stride 2 on odd inputs, padding 0/1/3, batch 1. Few distinct kernel sizes, because every
+  // specialisation is a JIT compile on a software GPU.
+  const cases: Case[] = [
+    { s: { N: 1, Ci: 3, H: 9, W: 11, Co: 5, KH: 3, KW: 3, stride: 1, pad: 1 }, bias: true, accumulate: false },
+    { s: { N: 2, Ci: 5, H: 9, W: 9, Co: 7, KH: 3, KW: 3, stride: 2, pad: 1 }, bias: false, accumulate: false },
+    { s: { N: 2, Ci: 7, H: 11, W: 10, Co: 13, KH: 1, KW: 1, stride: 2, pad: 0 }, bias: false, accumulate: true },
+    { s: { N: 1, Ci: 3, H: 11, W: 13, Co: 5, KH: 7, KW: 7, stride: 2, pad: 3 }, bias: true, accumulate: false },
+    { s: { N: 2, Ci: 13, H: 5, W: 7, Co: 9, KH: 3, KW: 3, stride: 1, pad: 0 }, bias: true, accumulate: true },
+    // H = 10, pad 0, stride 2: input row 9 (and column 8) feeds no output, so its gradient is 0.
+    { s: { N: 3, Ci: 4, H: 10, W: 9, Co: 8, KH: 3, KW: 3, stride: 2, pad: 0 }, bias: false, accumulate: false },
+    { s: { N: 1, Ci: 1, H: 9, W: 9, Co: 16, KH: 3, KW: 3, stride: 1, pad: 1 }, bias: true, accumulate: false },
+    // Several column and row tiles per image, several reduction chunks for dw.
+    { s: { N: 2, Ci: 16, H: 19, W: 37, Co: 20, KH: 3, KW: 3, stride: 1, pad: 1 }, bias: true, accumulate: false },
+    { s: { N: 1, Ci: 6, H: 15, W: 71, Co: 6, KH: 3, KW: 3, stride: 2, pad: 1 }, bias: false, accumulate: true },
+    { s: { N: 1, Ci: 2, H: 6, W: 5, Co: 3, KH: 3, KW: 3, stride: 1, pad: [1, 0] }, bias: true, accumulate: false },
+  ];
+
+  cases.forEach(({ s, bias, accumulate }, ci) => {
+    it(`${label(s)}${bias ? ' +bias' : ''}${accumulate ? ' accumulate' : ''}`, async () => {
+      const { Ho, Wo } = conv2dOutputSize(s);
+      const nx = s.N * s.Ci * s.H * s.W;
+      const nw = s.Co * s.Ci * s.KH * s.KW;
+      const ny = s.N * s.Co * Ho * Wo;
+      const seed = 100 * ci;
+      const x = uniform(nx, seed + 1);
+      const w = uniform(nw, seed + 2);
+      const b = uniform(s.Co, seed + 3);
+      const g = uniform(ny, seed + 4);
+      const X = rt.upload(x);
+      const Wb = rt.upload(w);
+      const B = bias ? rt.upload(b) : null;
+      const Y = rt.allocF32(ny);
+      const G = rt.upload(g);
+      // Accumulate mode adds into existing gradients; plain mode must overwrite garbage.
+      const dx0 = uniform(nx, seed + 5, accumulate ? -1 : 1e6, accumulate ? 1 : 2e6);
+      const dw0 = uniform(nw, seed + 6, accumulate ? -1 : 1e6, accumulate ? 1 : 2e6);
+      const db0 = uniform(s.Co, seed + 7, accumulate ? -1 : 1e6, accumulate ? 1 : 2e6);
+      const DX = rt.upload(dx0);
+      const DW = rt.upload(dw0);
+      const DB = bias ? rt.upload(db0) : null;
+
+      conv2dForward(rt, X, Wb, B, Y, s);
+      conv2dBackwardInput(rt, G, Wb, DX, s, { accumulate });
+      conv2dBackwardWeight(rt, X, G, DW, DB, s, { accumulate });
+      const y = await rt.readF32(Y, ny);
+      const dx = await rt.readF32(DX, nx);
+      const dw = await rt.readF32(DW, nw);
+      const db = DB ? await rt.readF32(DB, s.Co) : null;
+
+      const K = s.Ci * s.KH * s.KW;
+      expectWithinBound(y, conv2dRef(x, w, bias ? b : null, s), conv2dRef(abs(x), abs(w), bias ? abs(b) : null, s), K, 'y');
+
+      const plus = (base: Float32Array, add: Float64Array) => (accumulate ? add.map((v, i) => v + base[i]!) : add);
+      const plusAbs = (base: Float32Array, add: Float64Array) => (accumulate ? add.map((v, i) => v + Math.abs(base[i]!)) : add);
+      const dxWant = conv2dBackwardInputRef(g, w, s);
+      const dxAbs = conv2dBackwardInputRef(abs(g), abs(w), s);
+      expectWithinBound(dx, plus(dx0, dxWant), plusAbs(dx0, dxAbs), s.Co * s.KH * s.KW, 'dx');
+      // Inputs no output reads get exactly zero gradient (plus the old value when accumulating).
+      dxAbs.forEach((v, i) => {
+        if (v === 0) expect(dx[i], `dx[${i}] untouched by any tap`).toBe(accumulate ? dx0[i] : 0);
+      });
+
+      const { dw: dwWant, db: dbWant } = conv2dBackwardWeightRef(x, g, s);
+      const { dw: dwAbs, db: dbAbs } = conv2dBackwardWeightRef(abs(x), abs(g), s);
+      const terms = s.N * Ho * Wo;
+      expectWithinBound(dw, plus(dw0, dwWant), plusAbs(dw0, dwAbs), terms, 'dw');
+      if (db) expectWithinBound(db, plus(db0, dbWant), plusAbs(db0, dbAbs), terms, 'db');
+
+      for (const buf of [X, Wb, Y, G, DX, DW, ...(B ? [B] : []), ...(DB ? [DB] : [])]) rt.release(buf);
+    });
+  });
+
+  it('keeps pool memory flat over repeated calls (temporaries go back to the pool)', async () => {
+    const s: Conv2dShape = { N: 1, Ci: 3, H: 9, W: 11, Co: 5, KH: 3, KW: 3, stride: 1, pad: 1 };
+    const { Ho, Wo } = conv2dOutputSize(s);
+    const X = rt.allocF32(s.N * s.Ci * s.H * s.W);
+    const Wb = rt.allocF32(s.Co * s.Ci * 9);
+    const Y = rt.allocF32(s.N * s.Co * Ho * Wo);
+    const before = rt.pool.stats().bytesInUse;
+    let allocated = 0;
+    for (let step = 0; step < 3; step++) {
+      conv2dForward(rt, X, Wb, null, Y, s);
+      conv2dBackwardInput(rt, Y, Wb, X, s);
+      conv2dBackwardWeight(rt, X, Y, Wb, null, s);
+      await rt.finish();
+      if (step === 1) allocated = rt.pool.stats().bytesAllocated;
+    }
+    expect(rt.pool.stats().bytesInUse).toBe(before);
+    expect(rt.pool.stats().bytesAllocated).toBe(allocated);
+    for (const buf of [X, Wb, Y]) rt.release(buf);
+  });
+
+  it('rejects bad shapes and short buffers with errors that name the op', () => {
+    const A = rt.allocF32(16);
+    const s: Conv2dShape = { N: 1, Ci: 1, H: 4, W: 4, Co: 1, KH: 3, KW: 3, stride: 1, pad: 0 };
+    expect(() => conv2dForward(rt, A, A, null, A, { ...s, KH: 0 })).toThrow(/conv2dForward: KH must be a positive integer/);
+    expect(() => conv2dForward(rt, A, A, null, A, { ...s, H: 2 })).toThrow(/conv2dForward: kernel 3x3 does not fit/);
+    expect(() => conv2dBackwardInput(rt, A, A, A, { ...s, Ci: 2 })).toThrow(/conv2dBackwardInput: w holds 16 floats but \[1,2,3,3\] needs 18/);
+    expect(() => conv2dBackwardWeight(rt, A, A, A, null, { ...s, pad: -1 })).toThrow(/conv2dBackwardWeight: padH must be a non-negative integer/);
+    rt.release(A);
+  });
+});
