@@ -29,7 +29,7 @@ export function drawPatientHeart(rng: Rng): PatientHeart {
     size: rng.range(0.9, 1.1),
     lv: rng.range(0.85, 1.25),
     atria: rng.range(0.85, 1.2),
-    myocardium: rng.range(0.45, 0.62),
+    myocardium: rng.range(0.38, 0.55),
   };
 }
 
@@ -146,7 +146,7 @@ export function viewShapes(view: number, rng: Rng, heart: PatientHeart): Shape[]
   const build = BUILDERS[view];
   if (!build) throw new RangeError(`view ${view} outside 0..${BUILDERS.length - 1}`);
   const palette: Palette = {
-    blood: rng.range(0.02, 0.1),
+    blood: rng.range(0.03, 0.12),
     myo: heart.myocardium * rng.range(0.9, 1.1),
     bright: rng.range(0.85, 1),
     valve: rng.range(0.7, 0.95),

@@ -3,6 +3,6 @@ export { synthesize, SYNTH_DEFAULTS, type SynthOptions, type SynthResult } from 
 export type { SynthSampleMeta } from './writer.js';
 export { planSamples, patientsPerSplit, SYNTH_SPLITS, DEFAULT_SPLIT_FRACTIONS, FRAMES_PER_PATIENT, type SplitFractions, type SynthSplit } from './plan.js';
 export { renderSample, type SampleSpec, type RenderedSample } from './frame.js';
-export { SITES, PRESET_GLYPHS, type SiteSpec, type CueElement } from './sites.js';
+export { SITES, type SiteSpec, type CueElement } from './sites.js';
 export { sectorMask, insideSector, toPolar, type SectorGeometry } from './sector.js';
 export { Rng, hashSeed } from './rng.js';

@@ -88,13 +88,32 @@ export function drawText(
   });
 }
 
-/** ECG waveform over one beat, phase in [0,1): P wave, QRS complex, T wave; returns −1..1. */
-export function ecgWave(phase: number): number {
+/** Number of ECG morphologies `ecgWave` knows (0..3 can carry a class cue, 4 is neutral). */
+export const ECG_MORPHOLOGIES = 5;
+
+/**
+ * ECG waveform over one beat, phase in [0,1), roughly −1..1. Morphologies: 0 normal (P, QRS,
+ * T), 1 inverted QRS and T, 2 wide QRS with a tall T, 3 paced (sharp double spike, no P),
+ * 4 low-voltage smooth trace. Repeating along the trace, a morphology is a texture a network
+ * picks up easily wherever it is, which is what makes it a good shortcut.
+ */
+export function ecgWave(phase: number, morphology = 0): number {
   const bump = (c: number, w: number, a: number) => a * Math.exp(-(((phase - c) / w) ** 2));
-  return bump(0.15, 0.035, 0.15) + bump(0.3, 0.008, -0.15) + bump(0.32, 0.012, 1) + bump(0.345, 0.01, -0.3) + bump(0.6, 0.06, 0.3);
+  switch (morphology) {
+    case 1:
+      return bump(0.15, 0.035, 0.15) + bump(0.3, 0.01, 0.2) + bump(0.32, 0.012, -1) + bump(0.6, 0.06, -0.35);
+    case 2:
+      return bump(0.12, 0.035, 0.12) + bump(0.32, 0.04, 0.8) + bump(0.6, 0.05, 0.7);
+    case 3:
+      return bump(0.2, 0.004, 1) + bump(0.3, 0.004, 1) + bump(0.36, 0.03, -0.4) + bump(0.6, 0.07, 0.25);
+    case 4:
+      return bump(0.15, 0.05, 0.12) + bump(0.32, 0.02, 0.35) + bump(0.6, 0.09, 0.15);
+    default:
+      return bump(0.15, 0.035, 0.15) + bump(0.3, 0.008, -0.15) + bump(0.32, 0.012, 1) + bump(0.345, 0.01, -0.3) + bump(0.6, 0.06, 0.3);
+  }
 }
 
-/** ECG trace from x0 to x1 around baseline y: `beatPx` pixels per beat, amplitude in pixels. */
+/** ECG trace from x0 to x1 around baseline y: `beatPx` pixels per beat, amplitude in pixels (see ecgWave). */
 export function drawEcg(
   bg: Float32Array,
   size: number,
@@ -105,14 +124,15 @@ export function drawEcg(
   beatPx: number,
   phase: number,
   value: number,
+  morphology = 0,
 ): void {
-  let prev = Math.round(y - amp * ecgWave(phase % 1));
+  let prev = Math.round(y - amp * ecgWave(phase % 1, morphology));
   for (let x = x0; x <= x1; x++) {
     // sample the peak within the pixel column so the narrow QRS spike is not missed
     let lo = Infinity;
     let hi = -Infinity;
     for (let s = 0; s < 4; s++) {
-      const v = y - amp * ecgWave((((x - x0 + s / 4) / beatPx + phase) % 1 + 1) % 1);
+      const v = y - amp * ecgWave((((x - x0 + s / 4) / beatPx + phase) % 1 + 1) % 1, morphology);
       lo = Math.min(lo, v);
       hi = Math.max(hi, v);
     }

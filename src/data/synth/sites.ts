@@ -3,14 +3,17 @@
 // out-of-distribution site (ood-test) with a different scanner style AND a different sector
 // (narrower fan, apex above the image, curved top), like TMED vs WASE in the paper.
 //
-// The shortcut: in site A the preset label text (a 3-glyph string, as scanners print
-// "A4C") and in site B the logo variant follow the view with probability shortcutStrength.
-// In site C the preset label is drawn independently of the view, in site C's own font.
+// The shortcut: one background element's style follows the view with probability
+// shortcutStrength in the i.d. sites. Site A draws all its text in one of four fonts chosen
+// by the cue class; site B draws its ECG in one of four morphologies chosen by the cue class.
+// Both are repeated, texture-like patterns, which convolutional networks learn sooner than
+// the arrangement of chambers (the point of the benchmark). Site C draws its ECG in one of
+// the same four morphologies, chosen independently of the view, in its own layout.
 //
 // Layout coordinates are pixels of a 112 × 112 frame and scale with the output size.
 
-/** Which background element carries the class cue. */
-export type CueElement = 'preset' | 'logo';
+/** Which background element carries the class cue: the text font, or the ECG morphology. */
+export type CueElement = 'font' | 'ecg';
 
 export interface TextBlock {
   x: number;
@@ -26,10 +29,9 @@ export interface ScannerStyle {
   textValue: [number, number];
   /** Text whose content is random per image (patient name, date, frequency …). */
   blocks: TextBlock[];
-  /** Where the 3-glyph preset label goes (glyph pixels `unit` × unit), or null if this scanner prints none. */
-  preset: { x: number; y: number; unit: number } | null;
   logo: { x: number; y: number; w: number; h: number; seed: number; value: number };
-  ecg: { x0: number; x1: number; y: number; amp: number; value: number };
+  /** ECG trace; `morphology` is used when the ECG is not the cue element (see ecgWave). */
+  ecg: { x0: number; x1: number; y: number; amp: number; value: number; morphology: number };
   ticks: { side: -1 | 1; gap: number; style: 'dot' | 'dash'; value: number };
   greyBar: { x: number; y: number; w: number; h: number } | null;
   /** Background noise amplitude in grey levels (0 = pure black). */
@@ -54,32 +56,23 @@ export interface SiteSpec {
   cue: CueElement;
 }
 
-/** Preset-label glyphs per cue class (indices into the site's font); distinct strings. */
-export const PRESET_GLYPHS: readonly (readonly number[])[] = [
-  [1, 7, 3],
-  [5, 2, 9],
-  [8, 4, 0],
-  [6, 8, 2],
-];
-
 export const SITES: readonly SiteSpec[] = [
   {
     id: 'site-a',
     ood: false,
     geometry: { apexX: 0.5, apexY: 0.05, halfAngleDeg: 37.5, radius: 0.82, innerRadius: 0.02 },
-    cue: 'preset',
+    cue: 'font',
     style: {
       name: 'scanner-alpha',
       font: { seed: 11, w: 3, h: 5, count: 24 },
       textValue: [170, 235],
       blocks: [
-        { x: 2, y: 2, lines: 3, glyphs: 8 },
+        { x: 2, y: 2, lines: 4, glyphs: 8 },
         { x: 78, y: 20, lines: 2, glyphs: 8 },
+        { x: 2, y: 36, lines: 1, glyphs: 3 },
       ],
-      // large, like the preset name scanners print: the shortcut should be easy to learn
-      preset: { x: 2, y: 24, unit: 2 },
       logo: { x: 97, y: 2, w: 11, h: 11, seed: 101, value: 200 },
-      ecg: { x0: 4, x1: 108, y: 104, amp: 5, value: 160 },
+      ecg: { x0: 4, x1: 108, y: 104, amp: 5, value: 160, morphology: 4 },
       ticks: { side: 1, gap: 3, style: 'dot', value: 220 },
       greyBar: { x: 106, y: 30, w: 3, h: 28 },
       floor: 0,
@@ -89,7 +82,7 @@ export const SITES: readonly SiteSpec[] = [
     id: 'site-b',
     ood: false,
     geometry: { apexX: 0.5, apexY: 0.04, halfAngleDeg: 40, radius: 0.8, innerRadius: 0.02 },
-    cue: 'logo',
+    cue: 'ecg',
     style: {
       name: 'scanner-beta',
       font: { seed: 23, w: 3, h: 5, count: 24 },
@@ -98,9 +91,8 @@ export const SITES: readonly SiteSpec[] = [
         { x: 72, y: 3, lines: 3, glyphs: 9 },
         { x: 2, y: 22, lines: 2, glyphs: 6 },
       ],
-      preset: null,
       logo: { x: 3, y: 3, w: 11, h: 11, seed: 202, value: 230 },
-      ecg: { x0: 2, x1: 110, y: 102, amp: 6, value: 185 },
+      ecg: { x0: 2, x1: 110, y: 102, amp: 6, value: 185, morphology: 0 },
       ticks: { side: -1, gap: 3, style: 'dash', value: 190 },
       greyBar: null,
       floor: 0,
@@ -110,7 +102,7 @@ export const SITES: readonly SiteSpec[] = [
     id: 'site-c',
     ood: true,
     geometry: { apexX: 0.5, apexY: -0.06, halfAngleDeg: 30, radius: 1.0, innerRadius: 0.16 },
-    cue: 'preset',
+    cue: 'ecg',
     style: {
       name: 'scanner-gamma',
       font: { seed: 37, w: 4, h: 6, count: 24 },
@@ -118,10 +110,10 @@ export const SITES: readonly SiteSpec[] = [
       blocks: [
         { x: 64, y: 2, lines: 3, glyphs: 8 },
         { x: 2, y: 40, lines: 2, glyphs: 4 },
+        { x: 2, y: 18, lines: 1, glyphs: 3 },
       ],
-      preset: { x: 2, y: 18, unit: 1 },
       logo: { x: 2, y: 2, w: 13, h: 9, seed: 303, value: 170 },
-      ecg: { x0: 2, x1: 110, y: 104, amp: 4, value: 140 },
+      ecg: { x0: 2, x1: 110, y: 104, amp: 5, value: 140, morphology: 0 },
       ticks: { side: -1, gap: 2, style: 'dash', value: 160 },
       greyBar: { x: 2, y: 62, w: 3, h: 22 },
       floor: 4,

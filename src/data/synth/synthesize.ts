@@ -14,7 +14,7 @@ import { DatasetError } from '../errors.js';
 import { defaultConcurrency, mapLimit } from '../map_limit.js';
 import { renderSample } from './frame.js';
 import { DEFAULT_SPLIT_FRACTIONS, FRAMES_PER_PATIENT, planSamples, SYNTH_SPLITS, type SplitFractions } from './plan.js';
-import { PRESET_GLYPHS, SITES } from './sites.js';
+import { SITES } from './sites.js';
 import { manifestText, samplesText, writeGrayPng, writeText, type SynthSampleMeta } from './writer.js';
 
 export interface SynthOptions {
@@ -155,7 +155,10 @@ export async function synthesize(opts: SynthOptions): Promise<SynthResult> {
     shortcut: {
       rule:
         'i.d. sites: the cue element shows the true view with probability shortcutStrength, otherwise one of the other views uniformly; o.o.d. site: cue class drawn uniformly, independent of the view',
-      presetGlyphs: Object.fromEntries(classes.map((c, i) => [c, PRESET_GLYPHS[i]])),
+      elements: {
+        font: 'all text of the frame is drawn in one of four fonts, one per cue class',
+        ecg: 'the ECG trace has one of four morphologies (0 normal, 1 inverted, 2 wide QRS, 3 paced), one per cue class in class order',
+      },
       // per split: fraction of frames whose cue names the true view, and of hard frames
       agreement: Object.fromEntries(
         Object.entries(agree).map(([k, a]) => [k, { frames: a.n, cueMatchesLabel: round3(a.match / a.n), hard: round3(a.hard / a.n) }]),
