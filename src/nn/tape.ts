@@ -44,7 +44,7 @@ export class Tape {
         o.grad?.dispose();
         o.grad = null;
       }
-      for (const s of node.saved) s.dispose();
+      for (const s of node.saved) s.release();
       node.saved = [];
     }
     this.nodes.length = 0;
@@ -54,7 +54,7 @@ export class Tape {
   /** Drops every node without running backward (e.g. after a forward pass that failed). */
   clear(): void {
     for (const node of this.nodes) {
-      for (const s of node.saved) s.dispose();
+      for (const s of node.saved) s.release();
       node.saved = [];
     }
     this.nodes.length = 0;
@@ -117,4 +117,40 @@ export function expectShape(op: string, what: string, got: readonly number[], wa
   if (got.length !== want.length || got.some((d, i) => d !== want[i])) {
     throw new RangeError(`${op}: ${what} has shape ${shapeStr(got)}, expected ${shapeStr(want)}`);
   }
+}
+
+export interface GradSlot {
+  /** Where the kernel writes; null when `t` needs no gradient. */
+  dst: Tensor | null;
+  /** Whether the kernel must add into `dst` rather than overwrite it. */
+  accumulate: boolean;
+  /** Call after the kernel: folds a temporary into `t.grad` when the kernel could not accumulate. */
+  done: () => void;
+}
+
+/**
+ * addGrad for kernels that write several gradients in one dispatch (e.g. BatchNorm's dx, dγ,
+ * dβ): returns where to write each one, then `done()` settles it.
+ */
+export function gradSlot(t: Tensor, canAccumulate = true): GradSlot {
+  if (!t.requiresGrad) return { dst: null, accumulate: false, done: () => {} };
+  const settle = () => {
+    t.gradStale = false;
+  };
+  if (t.grad === null) {
+    t.grad = Tensor.empty(t.rt, t.shape, `grad(${t.label})`).keep();
+    return { dst: t.grad, accumulate: false, done: settle };
+  }
+  if (t.gradStale) return { dst: t.grad, accumulate: false, done: settle };
+  if (canAccumulate) return { dst: t.grad, accumulate: true, done: settle };
+  const tmp = Tensor.empty(t.rt, t.shape, `grad-part(${t.label})`);
+  return {
+    dst: tmp,
+    accumulate: false,
+    done: () => {
+      accumulate(t.rt, t.size, tmp.buffer, t.grad!.buffer);
+      tmp.dispose();
+      settle();
+    },
+  };
 }

@@ -40,6 +40,7 @@ export class Tensor {
   gradStale = false;
   /** Holders of this handle: its creator plus one per tape node that saved it for backward. */
   private refs = 1;
+  private handleDropped = false;
   private readonly storage: Storage;
 
   constructor(
@@ -87,18 +88,27 @@ export class Tensor {
     return this.storage.buf;
   }
 
+  /** Adds a holder (a tape node saving this tensor for backward); pair with `release()`. */
   retain(): this {
     if (this.refs === 0) throw new Error(`${this.label}#${this.id} retained after dispose`);
     this.refs++;
     return this;
   }
 
-  /** Drops one holder; the buffer returns to the pool when no tensor or view holds it. */
-  dispose(): void {
+  /** Drops a holder added by `retain()`; the buffer returns to the pool with the last one. */
+  release(): void {
     if (this.refs === 0) return;
     if (--this.refs > 0) return;
     for (const s of scopeStack) s.delete(this);
     this.storage.drop();
+  }
+
+  /** Drops the creator's handle (once; later calls do nothing). Saved copies stay alive. */
+  dispose(): void {
+    if (this.handleDropped) return;
+    this.handleDropped = true;
+    for (const s of scopeStack) s.delete(this);
+    this.release();
   }
 
   /** Removes this tensor from the enclosing scopes so it outlives them. */
