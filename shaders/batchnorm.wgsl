@@ -11,7 +11,8 @@
 //   4. normalize_*: y = (x − mean)·(γ·invstd) + β (+ residual) (ReLU).
 // Error bound: each sum is split into segments of ≈√M elements then ≈√M partials (see
 // reduce.wgsl), so with u = 2^-24, |S2 − Σ(x − μ̂)²| ≤ (√M/2 + 8)·u·S2 (all terms ≥ 0: a relative
-// bound, 5.4e-5 worst case at M = 802,816), and the cancellation in S2/M − (S1/M)² is only
+// bound, 2.7e-5 worst case at M = 802,816; the scalar path, for H·W % 4 ≠ 0, has (1.25√M + 8)·u),
+// and the cancellation in S2/M − (S1/M)² is only
 // (μ̂ − μ)²/var, i.e. negligible, since μ̂ is itself accurate to (√M/2 + 8)·u·mean|x|. The mean
 // is then accurate to about one rounding of its own magnitude.
 // Backward: bwd_sums_* gives per segment Σdz and Σdz·(x − mean) (dz = dy, or dy·[y > 0] for a

@@ -48,6 +48,10 @@ override PW: u32 = 1u;
 
 fn flat_id(gid: vec3u, nwg: vec3u) -> u32 { return gid.x + gid.y * nwg.x * WG; }
 
+// WGSL lets compilers assume floats are never NaN (lavapipe and SwiftShader fold v != v to
+// false), so test the bits.
+fn is_nan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
+
 
 @compute @workgroup_size(WG)
 fn maxpool_fwd(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -70,12 +74,16 @@ fn maxpool_fwd(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroup
   // in PyTorch's scan, and rescanning it changes nothing); pad ≤ kernel/2 keeps windows non-empty.
   var arg = hs * p.W + ws;
   var best = x[base + arg];
+  var bestNaN = is_nan(best);
   for (var h = hs; h < he; h++) {
     for (var w = ws; w < we; w++) {
       let v = x[base + h * p.W + w];
-      if (v > best || v != v) {
+      let vNaN = is_nan(v);
+      // Once the maximum is NaN only a later NaN replaces it, as with IEEE compares in PyTorch.
+      if (vNaN || (!bestNaN && v > best)) {
         best = v;
         arg = h * p.W + w;
+        bestNaN = vNaN;
       }
     }
   }

@@ -10,7 +10,7 @@
 // partials. With seg ≈ nseg ≈ √M (M = outer·inner) neither level is a long sequential f32 chain.
 // Error bound (Higham's recursive-summation bound applied to each level): with the vec4 path's
 // four interleaved lanes, |ŝ − s| ≤ (seg/4 + nseg/4 + 8)·u·Σ|x|, u = 2^-24, i.e. about
-// (√M/2 + 8)·u·Σ|x| — 5.4e-5·Σ|x| worst case at M = 802,816 (typically ~1e-6·Σ|x|, since
+// (√M/2 + 8)·u·Σ|x| — 2.7e-5·Σ|x| worst case at M = 802,816 (typically ~1e-6·Σ|x|, since
 // rounding errors are not all of one sign). The scalar path's bound is (seg + nseg/4 + 8)·u·Σ|x|.
 // With nseg = 1 (DIRECT) the partial pass writes the scaled result itself.
 //

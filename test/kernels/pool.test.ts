@@ -98,6 +98,16 @@ describe('pool kernels (GPU vs float64)', () => {
     }
   });
 
+  it('max pool propagates NaN like PyTorch (a NaN wins; a later NaN replaces it)', async () => {
+    const shape: Shape4 = [1, 2, 3, 3];
+    const x = Float32Array.from([1, NaN, 3, 4, 5, 6, 7, NaN, 2, 1, 2, 3, 4, 9, 6, 7, 8, 0]);
+    const g = await runMaxPool(shape, { kernel: 3 }, x);
+    // PyTorch 1.13: max_pool2d(x, 3, return_indices=True) gives (nan, 7) and (9, 4).
+    expect(Array.from(g.idx)).toEqual([7, 4]);
+    expect(Number.isNaN(g.y[0]!)).toBe(true);
+    expect(g.y[1]).toBe(9);
+  });
+
   it('max pool backward accumulates into dx', async () => {
     const shape: Shape4 = [1, 2, 7, 7];
     const p: MaxPool2dParams = { kernel: 3, stride: 2, padding: 1 };
