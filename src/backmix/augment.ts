@@ -220,11 +220,13 @@ export function createAugmenter(rt: Runtime, dataset: Dataset, opts: AugmenterOp
       if (s.donor >= N) throw new RangeError(`augment: donor ${s.donor} outside 0..${N - 1}`);
       if (s.masked && !hasMask(s.index)) throw new RangeError(`augment: sample ${s.index} is marked masked but has no mask`);
       if (s.masked && method === 'backmix' && s.donor < 0) throw new RangeError(`augment: BackMix sample ${s.index} has no donor`);
+      if (s.donor >= 0 && !hasMask(s.donor)) throw new RangeError(`augment: donor ${s.donor} has no mask`);
     }
     const B = indices.length;
     const packed = packBatch(params, S, hasMask);
-    const { frames, masks } = store.gather(packed.slots);
+    // Upload before encoding the gather: a host write flushes pending commands first.
     const sdata = rt.upload(packed.data, 'augment.sdata');
+    const { frames, masks } = store.gather(packed.slots);
     const x = rt.allocF32(B * S * S, 'augment.x');
     const wantMask = bo.mask ?? false;
     const needMaskBuf = wantMask || method === 'bokeh-blur';
@@ -302,9 +304,9 @@ export function createAugmenter(rt: Runtime, dataset: Dataset, opts: AugmenterOp
     checkIndices(indices);
     const B = indices.length;
     const packed = packBatch({ samples: indices.map(identityParams) }, S, hasMask);
-    const { frames, masks } = store.gather(packed.slots);
     // The preprocess entry reads only each sample's header; the warp rows and LUT ride along unused.
     const sdata = rt.upload(packed.data, 'augment.sdata');
+    const { frames, masks } = store.gather(packed.slots);
     const x = rt.allocF32(B * S * S, 'preprocess.x');
     const wantMask = bo.mask ?? false;
     const mask = wantMask ? rt.allocF32(B * S * S, 'preprocess.mask') : rt.allocF32(1, 'preprocess.mask-unused');

@@ -172,6 +172,25 @@ describe('augment (GPU vs float64 reference)', () => {
     aug.dispose();
   });
 
+  it('keeps GPU memory flat over many batches once the pool is warm', async () => {
+    const ds = echoDataset(6);
+    const aug = createAugmenter(rt, ds, { method: 'backmix', fraction: 0.5, seed: 1 });
+    const step = async () => {
+      const out = aug.augmentBatch([0, 1, 2, 3, 4, 5], { mask: true });
+      await rt.readF32(out.x, 1); // the step's one readback
+      rt.release(out.x);
+      rt.release(out.mask!);
+    };
+    await step();
+    await step();
+    const before = rt.pool.stats();
+    for (let k = 0; k < 8; k++) await step();
+    const after = rt.pool.stats();
+    expect(after.bytesAllocated).toBe(before.bytesAllocated);
+    expect(after.buffersCreated).toBe(before.buffersCreated);
+    aug.dispose();
+  });
+
   it('validates its inputs', () => {
     const ds = echoDataset(3);
     expect(() => createAugmenter(rt, ds, { imageSize: 112 })).toThrow(/imageSize 112/);
