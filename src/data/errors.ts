@@ -30,13 +30,15 @@ export function formatIssues(issues: readonly DataIssue[]): string {
 }
 
 export class DatasetError extends Error {
-  readonly issues: readonly DataIssue[];
+  declare readonly issues: readonly DataIssue[];
 
   constructor(summary: string, issues: readonly DataIssue[] = []) {
     const n = issues.length;
     const head = n > 1 ? `${summary} (${n} problems)` : summary;
     super(n ? `${head}\n${formatIssues(issues)}` : head);
     this.name = 'DatasetError';
-    this.issues = issues;
+    // not enumerable: the message already lists them, and Node would print all of them again
+    // (thousands, for a broken folder) when the error is uncaught
+    Object.defineProperty(this, 'issues', { value: issues, enumerable: false });
   }
 }

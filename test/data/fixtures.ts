@@ -28,19 +28,33 @@ export function discMask(w: number, h: number, on: number): Uint8Array {
   return out;
 }
 
-export async function writePng(file: string, w: number, h: number, data: Uint8Array, channels: 1 | 3 = 1): Promise<void> {
+/** Writes grey `data` as a PNG with 1 (grey), 2 (grey+alpha), 3 (RGB) or 4 (RGBA) channels; alpha is opaque. */
+export async function writePng(file: string, w: number, h: number, data: Uint8Array, channels: 1 | 2 | 3 | 4 = 1): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
-  let raw = data;
-  if (channels === 3) {
-    raw = new Uint8Array(w * h * 3);
-    for (let i = 0; i < w * h; i++) raw.fill(data[i]!, 3 * i, 3 * i + 3);
+  const raw = new Uint8Array(w * h * channels);
+  const colour = channels >= 3 ? 3 : 1;
+  for (let i = 0; i < w * h; i++) {
+    raw.fill(data[i]!, channels * i, channels * i + colour);
+    if (channels === 2 || channels === 4) raw[channels * i + channels - 1] = 255;
   }
-  await sharp(Buffer.from(raw), { raw: { width: w, height: h, channels } }).png().toFile(file);
+  const img = sharp(Buffer.from(raw), { raw: { width: w, height: h, channels } });
+  // 'b-w' keeps a grey PNG grey; libvips would otherwise save it as sRGB
+  await (colour === 1 ? img.toColourspace('b-w') : img).png().toFile(file);
+}
+
+/** A 16-bit grey PNG (which the readers reject). */
+export async function writePng16(file: string, w: number, h: number): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  const raw = new Uint16Array(w * h).map((_, i) => i * 97);
+  await sharp(Buffer.from(raw.buffer), { raw: { width: w, height: h, channels: 1, depth: 'ushort' } })
+    .toColourspace('grey16')
+    .png()
+    .toFile(file);
 }
 
 export async function writeJpeg(file: string, w: number, h: number, data: Uint8Array): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
-  await sharp(Buffer.from(data), { raw: { width: w, height: h, channels: 1 } }).jpeg({ quality: 95 }).toFile(file);
+  await sharp(Buffer.from(data), { raw: { width: w, height: h, channels: 1 } }).toColourspace('b-w').jpeg({ quality: 95 }).toFile(file);
 }
 
 export async function writeNpyFile(file: string, rows: number, cols: number, dtype: NpyDtype, data: ArrayLike<number>): Promise<void> {

@@ -12,7 +12,7 @@ import {
 } from '../../src/data/dataset.js';
 import { DatasetError } from '../../src/data/errors.js';
 import { readManifest } from '../../src/data/manifest_reader.js';
-import { discMask, makeTempDir, pattern, rejection, writeJpeg, writeNpyFile, writePng, writeText } from './fixtures.js';
+import { discMask, makeTempDir, pattern, rejection, writeJpeg, writeNpyFile, writePng, writePng16, writeText } from './fixtures.js';
 
 let root: string;
 let cleanup: () => Promise<void>;
@@ -25,6 +25,9 @@ beforeAll(async () => {
   await writePng(join(root, 'img/big.png'), 224, 224, new Uint8Array(224 * 224).fill(100));
   await writePng(join(root, 'img/big_mask.png'), 224, 224, discMask(224, 224, 1));
   await writePng(join(root, 'img/rgb.png'), 112, 112, pattern(112, 112, 2), 3);
+  await writePng(join(root, 'img/rgba.png'), 112, 112, pattern(112, 112, 5), 4);
+  await writePng(join(root, 'img/grey_alpha.png'), 112, 112, pattern(112, 112, 6), 2);
+  await writePng16(join(root, 'bad/deep.png'), 112, 112);
   await writeJpeg(join(root, 'img/c.jpg'), 112, 112, new Uint8Array(112 * 112).fill(60));
   await writeNpyFile(join(root, 'npy/d.npy'), 112, 112, '|u1', pattern(112, 112, 3));
   await writeNpyFile(join(root, 'npy/d_mask.npy'), 112, 112, '|u1', discMask(112, 112, 1));
@@ -48,6 +51,12 @@ async function manifest(name: string, lines: string[]): Promise<string> {
 const HEADER = 'image,label,split,mask,site';
 
 describe('manifest reader: good input', () => {
+  it('reads grey, grey+alpha, RGB and RGBA PNGs alike', async () => {
+    const csv = await manifest('channels.csv', ['image,label,split', 'img/a.png,PLAX,train', 'img/grey_alpha.png,A2C,train', 'img/rgb.png,A2C,val', 'img/rgba.png,A4C,val']);
+    const ds = await readManifest(csv);
+    [1, 6, 2, 5].forEach((seed, i) => expect([...frameAt(ds, i)]).toEqual([...pattern(112, 112, seed)]));
+  });
+
   it('reads PNG, colour PNG, JPEG and .npy frames with PNG and .npy masks into one dataset', async () => {
     const csv = await manifest('good.csv', [
       HEADER,
@@ -162,6 +171,12 @@ describe('manifest reader: bad input names file, row and expectation', () => {
     await manifest('corrupt.csv', [HEADER, 'bad/corrupt.png,PLAX,train,,']);
     const e = await failure('corrupt.csv');
     expect(e.message).toMatch(/corrupt\.csv row 2: .*bad\/corrupt\.png: frame: cannot decode image \(.*\); expected a readable 8-bit PNG or JPEG/);
+  });
+
+  it('16-bit image', async () => {
+    await manifest('deep.csv', [HEADER, 'bad/deep.png,PLAX,train,,']);
+    const e = await failure('deep.csv');
+    expect(e.message).toContain(`deep.csv row 2: ${join(root, 'bad/deep.png')}: frame: 16-bit PNG; expected an 8-bit image`);
   });
 
   it('missing mask file', async () => {

@@ -60,7 +60,7 @@ export const SITES: readonly SiteSpec[] = [
   {
     id: 'site-a',
     ood: false,
-    geometry: { apexX: 0.5, apexY: 0.05, halfAngleDeg: 37.5, radius: 0.82, innerRadius: 0.02 },
+    geometry: { apexX: 0.5, apexY: 0.05, halfAngleDeg: 37.5, radius: 0.82, innerRadius: 0 },
     cue: 'font',
     style: {
       name: 'scanner-alpha',
@@ -81,7 +81,7 @@ export const SITES: readonly SiteSpec[] = [
   {
     id: 'site-b',
     ood: false,
-    geometry: { apexX: 0.5, apexY: 0.04, halfAngleDeg: 40, radius: 0.8, innerRadius: 0.02 },
+    geometry: { apexX: 0.5, apexY: 0.04, halfAngleDeg: 40, radius: 0.8, innerRadius: 0 },
     cue: 'ecg',
     style: {
       name: 'scanner-beta',

@@ -11,6 +11,7 @@ import { csvLine } from '../csv.js';
 export async function writeGrayPng(file: string, data: Uint8Array, size: number): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
   await sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width: size, height: size, channels: 1 } })
+    .toColourspace('b-w') // without it libvips writes 1-channel raw input as 3-channel sRGB
     .png({ compressionLevel: 6, adaptiveFiltering: false, palette: false })
     .toFile(file);
 }
