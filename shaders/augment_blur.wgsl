@@ -9,12 +9,13 @@
 // mask:  [B][n] f32 augmented mask (1 = sector)
 // x:     [B][n] f32, values in [0,1]
 // tmp:   [B][2][n] f32
+// gw:    [2R+1] f32 Gaussian taps
 
 struct Params {
   batch: u32,
   radius: u32,
-  inv_two_sigma2: f32,
-  _pad: u32,
+  _pad0: u32,
+  _pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -22,6 +23,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read> mask: array<f32>;
 @group(0) @binding(3) var<storage, read_write> x: array<f32>;
 @group(0) @binding(4) var<storage, read_write> tmp: array<f32>;
+// g(d) for d = −R..R, computed once on the host (exp per tap per pixel cost SwiftShader ~2×).
+@group(0) @binding(5) var<storage, read> gw: array<f32>;
 
 override S: u32 = 112u;
 override WG: u32 = 128u;
@@ -33,15 +36,11 @@ fn masked(b: u32) -> bool {
 }
 
 fn gauss(d: i32) -> f32 {
-  return exp(-f32(d * d) * p.inv_two_sigma2);
+  return gw[u32(d + i32(p.radius))];
 }
 
-@compute @workgroup_size(WG)
-fn blur_h(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u) {
-  let q = gid.x;
-  let b = wid.y;
+fn blur_h_pixel(b: u32, q: u32) {
   let n = S * S;
-  if (q >= n || b >= p.batch || !masked(b)) { return; }
   let y = q / S;
   let xq = i32(q % S);
   let r = i32(p.radius);
@@ -59,12 +58,8 @@ fn blur_h(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid:
   tmp[(b * 2u + 1u) * n + q] = den;
 }
 
-@compute @workgroup_size(WG)
-fn blur_v(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u) {
-  let q = gid.x;
-  let b = wid.y;
+fn blur_v_pixel(b: u32, q: u32) {
   let n = S * S;
-  if (q >= n || b >= p.batch || !masked(b)) { return; }
   if (mask[b * n + q] != 0.0) { return; }
   let yq = i32(q / S);
   let xq = q % S;
@@ -81,4 +76,32 @@ fn blur_v(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid:
   }
   // den ≥ g(0)·g(0) = 1 here: the pixel itself is background.
   x[b * n + q] = num / den;
+}
+
+// Launch shapes as in augment.wgsl: one invocation per pixel (real GPUs) or per image column
+// looping down the rows (software GPUs).
+@compute @workgroup_size(WG)
+fn blur_h(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  if (gid.x >= S * S || wid.y >= p.batch || !masked(wid.y)) { return; }
+  blur_h_pixel(wid.y, gid.x);
+}
+
+@compute @workgroup_size(WG)
+fn blur_v(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  if (gid.x >= S * S || wid.y >= p.batch || !masked(wid.y)) { return; }
+  blur_v_pixel(wid.y, gid.x);
+}
+
+@compute @workgroup_size(WG)
+fn blur_h_cols(@builtin(global_invocation_id) gid: vec3u) {
+  let b = gid.x / S;
+  if (b >= p.batch || !masked(b)) { return; }
+  for (var y = 0u; y < S; y++) { blur_h_pixel(b, y * S + gid.x % S); }
+}
+
+@compute @workgroup_size(WG)
+fn blur_v_cols(@builtin(global_invocation_id) gid: vec3u) {
+  let b = gid.x / S;
+  if (b >= p.batch || !masked(b)) { return; }
+  for (var y = 0u; y < S; y++) { blur_v_pixel(b, y * S + gid.x % S); }
 }

@@ -174,6 +174,10 @@ export function createAugmenter(rt: Runtime, dataset: Dataset, opts: AugmenterOp
   const augRng = AugRng.forStream(seed, 'augment');
   const mixRng = AugRng.forStream(seed, 'mix');
   const halfBits = feistelHalfBits(S * S);
+  const blurRadius = Math.ceil(3 * sigma);
+  const blurTaps = method === 'bokeh-blur'
+    ? rt.upload(Float32Array.from({ length: 2 * blurRadius + 1 }, (_, k) => Math.exp(-((k - blurRadius) ** 2) / (2 * sigma * sigma))), 'augment.blur.taps')
+    : null;
   const columns = augmentShape(rt.gpu.info.kind) === 'column';
   const grid = (B: number): [number, number] =>
     columns ? [Math.ceil((B * S) / AUGMENT_WG), 1] : [Math.ceil((S * S) / AUGMENT_WG), B];
@@ -242,18 +246,16 @@ export function createAugmenter(rt: Runtime, dataset: Dataset, opts: AugmenterOp
     });
     if (method === 'bokeh-blur') {
       const tmp = rt.allocF32(B * 2 * S * S, 'augment.blur.tmp');
-      const bp = new ArrayBuffer(16);
-      new Uint32Array(bp).set([B, Math.ceil(3 * sigma)]);
-      new Float32Array(bp)[2] = 1 / (2 * sigma * sigma);
+      const bp = new Uint32Array([B, blurRadius, 0, 0]);
       for (const entry of ['blur_h', 'blur_v']) {
         rt.dispatch({
           label: `augment.${entry}`,
           shader: 'augment_blur.wgsl',
-          entry,
+          entry: columns ? `${entry}_cols` : entry,
           constants: { S, WG: AUGMENT_WG },
           params: bp,
-          bindings: [sdata, mask, x, tmp],
-          workgroups: [Math.ceil((S * S) / AUGMENT_WG), B],
+          bindings: [sdata, mask, x, tmp, blurTaps],
+          workgroups: grid(B),
         });
       }
       rt.release(tmp);
@@ -350,6 +352,7 @@ export function createAugmenter(rt: Runtime, dataset: Dataset, opts: AugmenterOp
       store.dispose();
       rt.release(cubic);
       rt.release(noise);
+      if (blurTaps) rt.release(blurTaps);
     },
   };
 }

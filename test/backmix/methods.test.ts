@@ -183,10 +183,13 @@ describe('background methods (GPU vs float64 reference)', () => {
     }
   });
 
-  it('bokeh-blur: mask-normalised Gaussian blur of the background (vs a direct 2-D sum)', async () => {
+  for (const shape of ['pixel', 'column'] as const) {
+  it(`bokeh-blur: mask-normalised Gaussian blur of the background (vs a direct 2-D sum; ${shape} launch)`, async () => {
     const ds = echoDataset(2);
     const params: BatchParams = { samples: [p(0, 6, false, true), p(1, -12, true, false)] };
+    process.env.WGML_AUGMENT_SHAPE = shape;
     const { x, m, ref } = await run(ds, 'bokeh-blur', params, { blurSigma: 1.5 });
+    delete process.env.WGML_AUGMENT_SHAPE;
     x.forEach((img, b) => expectClose(img, ref.x[b]!, { rtol: 1e-4, atol: 1e-4 }, `x[${b}]`));
     const plain = await run(ds, 'none', { samples: params.samples.map((s) => ({ ...s, masked: false })) });
     for (let q = 0; q < n; q++) if (m[0]![q]) expect(x[0]![q]).toBe(plain.x[0]![q]);
@@ -199,6 +202,7 @@ describe('background methods (GPU vs float64 reference)', () => {
     };
     expect(spread(x[0]!)).toBeLessThan(0.7 * spread(plain.x[0]!));
   });
+  }
 
   it('cutmix: the box shows the partner, labels mix by area', async () => {
     const ds = echoDataset(4);
