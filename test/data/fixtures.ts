@@ -3,7 +3,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import sharp from 'sharp';
+import sharp, { type SharpOptions } from 'sharp';
 import { writeNpy, type NpyDtype } from '../../src/data/npy.js';
 
 export async function makeTempDir(prefix: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
@@ -46,7 +46,9 @@ export async function writePng(file: string, w: number, h: number, data: Uint8Ar
 export async function writePng16(file: string, w: number, h: number): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
   const raw = new Uint16Array(w * h).map((_, i) => i * 97);
-  await sharp(Buffer.from(raw.buffer), { raw: { width: w, height: h, channels: 1, depth: 'ushort' } })
+  // sharp reads raw.depth at run time; its type definitions omit it
+  const input = { raw: { width: w, height: h, channels: 1, depth: 'ushort' } } as unknown as SharpOptions;
+  await sharp(Buffer.from(raw.buffer), input)
     .toColourspace('grey16')
     .png()
     .toFile(file);

@@ -50,22 +50,24 @@ function jitteredGeometry(site: SiteSpec, size: number, rng: Rng): SectorGeometr
   };
 }
 
-/** Soft low-frequency variation of tissue brightness, so the surroundings are not flat. */
+/** Soft low-frequency variation of tissue brightness, so the surroundings are not flat. field: [size, size] f32. */
 function tissue(size: number, rng: Rng): Float32Array {
   const f = new Float32Array(size * size).fill(rng.range(0.22, 0.38));
-  const blobs = Array.from({ length: 5 }, () => ({
-    x: rng.range(0, size),
-    y: rng.range(0, size),
-    s: rng.range(0.07, 0.18) * size,
-    a: rng.range(-0.12, 0.15),
-  }));
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      let v = f[y * size + x]!;
-      for (const b of blobs) v += b.a * Math.exp(-((x - b.x) ** 2 + (y - b.y) ** 2) / (2 * b.s * b.s));
-      f[y * size + x] = Math.max(0.02, v);
+  for (let k = 0; k < 5; k++) {
+    const cx = rng.range(0, size);
+    const cy = rng.range(0, size);
+    const sd = rng.range(0.07, 0.18) * size;
+    const amp = rng.range(-0.12, 0.15);
+    // a Gaussian blob is separable: exp(-(dx²+dy²)/2s²) = gx(x) · gy(y)
+    const gx = new Float32Array(size);
+    const gy = new Float32Array(size);
+    for (let i = 0; i < size; i++) {
+      gx[i] = Math.exp(-((i - cx) ** 2) / (2 * sd * sd));
+      gy[i] = amp * Math.exp(-((i - cy) ** 2) / (2 * sd * sd));
     }
+    for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) f[y * size + x] += gy[y]! * gx[x]!;
   }
+  for (let i = 0; i < f.length; i++) f[i] = Math.max(0.02, f[i]!);
   return f;
 }
 

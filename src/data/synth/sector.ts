@@ -17,7 +17,8 @@ export interface SectorGeometry {
 export function toPolar(g: SectorGeometry, x: number, y: number): { r: number; theta: number } {
   const dx = x - g.apexX;
   const dy = y - g.apexY;
-  return { r: Math.hypot(dx, dy), theta: Math.atan2(dx, dy) };
+  // sqrt, not Math.hypot: this runs per pixel and hypot is several times slower in V8
+  return { r: Math.sqrt(dx * dx + dy * dy), theta: Math.atan2(dx, dy) };
 }
 
 export function insideSector(g: SectorGeometry, x: number, y: number): boolean {
