@@ -2,7 +2,7 @@
 // contiguous buffer so the trainer can upload them (or slices of them) without per-sample
 // allocations, and so a sub-dataset is a plain copy of byte ranges.
 
-import { DatasetError, type DataIssue } from './errors.js';
+import { DatasetError, formatIssues, type DataIssue } from './errors.js';
 
 /** Canonical view order; labels are indices into this list when a dataset uses these views. */
 export const CANONICAL_CLASSES: readonly string[] = ['PLAX', 'PSAX-AV', 'A2C', 'A4C'];
@@ -156,4 +156,20 @@ export function formatCounts(counts: Record<string, Record<string, number>>, cla
   const widths = header.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j]!.length)));
   const line = (cells: string[]) => cells.map((c, j) => (j === 0 ? c.padEnd(widths[j]!) : c.padStart(widths[j]!))).join('  ');
   return [line(header), ...rows.map(line)].join('\n');
+}
+
+/**
+ * What a caller prints after loading with skipBad: null when nothing was skipped, else
+ * "skipped N bad records of SOURCE:" followed by the first 20 of them.
+ */
+export function skippedSummary(ds: Dataset): string | null {
+  const n = ds.skipped.length;
+  if (n === 0) return null;
+  return `skipped ${n} bad record${n === 1 ? '' : 's'} of ${ds.source}:\n${formatIssues(ds.skipped)}`;
+}
+
+/** "dropped 12 A4CorA2CorOther" — records left out on purpose, or null when there are none. */
+export function droppedSummary(ds: Dataset): string | null {
+  const parts = Object.entries(ds.dropped).map(([label, k]) => `${k} ${label}`);
+  return parts.length ? `dropped ${parts.join(', ')} (views outside ${ds.classes.join(', ')})` : null;
 }

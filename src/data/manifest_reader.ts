@@ -28,6 +28,7 @@ export async function scanManifest(csvPath: string, classes: string[] = [...CANO
   const issues: DataIssue[] = [...table.issues];
   const candidates: Candidate[] = [];
   const firstRowOf = new Map<string, number>();
+  const ids = new Set<string>();
   const hasMask = table.columns.includes('mask');
   const hasSite = table.columns.includes('site');
 
@@ -56,7 +57,11 @@ export async function scanManifest(csvPath: string, classes: string[] = [...CANO
       continue;
     }
     firstRowOf.set(imagePath, r.line);
-    const c: Candidate = { id: idFromPath(root, imagePath), file: imagePath, label, split, row: r.line };
+    // a.png and a.jpg would share the id 'a'; the second keeps its extension to stay unique
+    let id = idFromPath(root, imagePath);
+    if (ids.has(id)) id = relative(root, imagePath).split(sep).join('/');
+    ids.add(id);
+    const c: Candidate = { id, file: imagePath, label, split, row: r.line };
     const mask = hasMask ? field(table, r, 'mask') : '';
     if (mask !== '') c.maskFile = resolve(root, mask);
     const site = hasSite ? field(table, r, 'site') : '';

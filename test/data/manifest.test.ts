@@ -5,6 +5,7 @@ import {
   countBySplitAndClass,
   formatCounts,
   frameAt,
+  skippedSummary,
   maskAt,
   selectSplit,
   splitIndices,
@@ -98,6 +99,14 @@ describe('manifest reader: good input', () => {
     expect(Math.abs(big.reduce((a, b) => a + b, 0) - want) / want).toBeLessThan(0.03);
     expect(maskAt(ds, 2)).toBeNull();
     expect(ds.masks!.subarray(2 * 112 * 112, 3 * 112 * 112).every((v) => v === 0)).toBe(true);
+  });
+
+  it('keeps ids unique when two files differ only in extension', async () => {
+    await writePng(join(root, 'img/c.png'), 112, 112, pattern(112, 112, 9));
+    const csv = await manifest('ids.csv', ['image,label,split', 'img/c.jpg,PLAX,train', 'img/c.png,PLAX,train']);
+    const ds = await readManifest(csv);
+    expect(ds.samples.map((s) => s.id)).toEqual(['img/c', 'img/c.png']);
+    expect(skippedSummary(ds)).toBeNull();
   });
 
   it('resizes to a requested size and accepts caller-given classes', async () => {
@@ -280,6 +289,9 @@ describe('manifest reader: skipBad', () => {
     expect(ds.skipped.find((s) => s.row === 5)!.file).toBe(csv);
     // progress counts the records that reached decoding: the 5 that passed the CSV checks
     expect(progress.at(-1)).toBe(5);
+    const summary = skippedSummary(ds)!;
+    expect(summary.split('\n')[0]).toBe(`skipped 7 bad records of ${csv}:`);
+    expect(summary.split('\n')).toHaveLength(8);
   });
 
   it('still throws when nothing usable is left', async () => {

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { frameAt, maskAt } from '../../src/data/dataset.js';
+import { droppedSummary, frameAt, maskAt } from '../../src/data/dataset.js';
 import { DatasetError } from '../../src/data/errors.js';
 import { readTmed } from '../../src/data/tmed_reader.js';
 import { discMask, makeTempDir, pattern, rejection, writePng, writeText } from './fixtures.js';
@@ -49,6 +49,7 @@ describe('TMED-2 reader', () => {
       ['106s1_0', 'PLAX', 'test', 8],
     ]);
     expect(ds.dropped).toEqual({ A4CorA2CorOther: 2 });
+    expect(droppedSummary(ds)).toBe('dropped 2 A4CorA2CorOther (views outside PLAX, PSAX-AV, A2C, A4C)');
     expect(ds.skipped).toEqual([]);
     expect(ds.masks).toBeNull();
     expect(ds.samples[0]!.file).toBe(join(root, 'view_and_diagnosis_labeled_set/labeled/100s1_0.png'));
