@@ -2,6 +2,9 @@
 // `wgml`: the command-line entry. Each command lives in its own file; this one only wires them.
 import { Command, CommanderError } from 'commander';
 import { registerInfo } from './info.js';
+import { registerSynth } from './synth.js';
+import { registerAugment } from './augment.js';
+import { registerTrain } from './train.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -12,6 +15,9 @@ export function buildProgram(): Command {
     .option('--adapter <kind>', 'auto | gpu | lavapipe | swiftshader (default: $WGML_ADAPTER or auto)')
     .showHelpAfterError();
   registerInfo(program);
+  registerSynth(program);
+  registerAugment(program);
+  registerTrain(program);
   return program;
 }
 

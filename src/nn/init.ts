@@ -19,6 +19,25 @@ export class InitRng {
     }
   }
 
+  getState(): number[] {
+    return [...this.s];
+  }
+
+  setState(state: readonly number[]): void {
+    if (state.length !== 4) throw new RangeError(`InitRng: state needs 4 words, got ${state.length}`);
+    this.s.set(state);
+  }
+
+  /** Fisher–Yates shuffle of a copy. */
+  shuffled<T>(items: readonly T[]): T[] {
+    const out = items.slice();
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = Math.floor(this.next() * (i + 1));
+      [out[i], out[j]] = [out[j]!, out[i]!];
+    }
+    return out;
+  }
+
   nextU32(): number {
     const s = this.s;
     const result = Math.imul(rotl(Math.imul(s[1]!, 5) >>> 0, 7), 9) >>> 0;

@@ -1,0 +1,287 @@
+// The training loop: GPU augmentation (BackMix or a baseline) → ResNet18 → weighted CE →
+// backward → Adam, one small readback per step; validation each epoch; best and last
+// checkpoints written atomically; metrics.jsonl per epoch; resumable bit-for-bit.
+import { mkdirSync, appendFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join, resolve, dirname } from 'node:path';
+import { Runtime } from '../kernels/runtime.js';
+import { loadDataset, splitIndices, synthesize, type Dataset } from '../data/index.js';
+import { createAugmenter, type Augmenter } from '../backmix/augment.js';
+import { ResNet18 } from '../nn/resnet18.js';
+import { Adam } from '../nn/adam.js';
+import { InitRng } from '../nn/init.js';
+import { Tensor, scope } from '../nn/tensor.js';
+import { Tape } from '../nn/tape.js';
+import { crossEntropyLoss } from '../nn/ops/cross_entropy.js';
+import { evaluate, type EvaluationResult } from './evaluate.js';
+import { saveCheckpoint, loadCheckpoint, type TrainingState } from './checkpoint.js';
+import { validateConfig, type TrainConfig } from './config.js';
+
+export interface StepInfo {
+  epoch: number;
+  epochs: number;
+  batch: number;
+  batches: number;
+  loss: number;
+  acc: number;
+  imagesPerSec: number;
+}
+
+export interface EpochMetrics {
+  epoch: number;
+  train_loss: number;
+  train_acc: number;
+  val_loss: number | null;
+  val_acc: number | null;
+  images_per_sec: number;
+  seconds: number;
+  gpu_bytes_in_use: number;
+  gpu_bytes_allocated: number;
+  best: boolean;
+}
+
+export interface TrainHooks {
+  onLog?: (msg: string) => void;
+  onEpochStart?: (epoch: number, epochs: number, batches: number) => void;
+  onStep?: (s: StepInfo) => void;
+  onEpochEnd?: (m: EpochMetrics) => void;
+  onEvalProgress?: (what: string, done: number, total: number) => void;
+  /** Polled between steps; true stops after the current step (Ctrl-C). */
+  shouldStop?: () => boolean;
+}
+
+export interface SplitResult {
+  split: string;
+  n: number;
+  accuracy: number;
+  loss: number;
+  macroF1: number;
+  percentE: number | null;
+  percentF: number | null;
+  evaluation: EvaluationResult;
+}
+
+export interface TrainResult {
+  out: string;
+  epochsRun: number;
+  stopped: boolean;
+  bestEpoch: number;
+  bestValAcc: number;
+  seconds: number;
+  imagesPerSec: number;
+  final: SplitResult[];
+}
+
+export class TrainingDivergedError extends Error {
+  override name = 'TrainingDivergedError';
+}
+
+/** Where the built-in synthetic benchmark is generated (reused across runs with the same parameters). */
+export function syntheticDir(c: TrainConfig): string {
+  return resolve(dirname(resolve(c.out)), `synthetic-n${c.synthN}-seed${c.seed}-${c.imageSize}`);
+}
+
+async function prepareData(c: TrainConfig, log: (m: string) => void): Promise<{ ds: Dataset; source: string }> {
+  let source = c.data;
+  if (!source) {
+    source = syntheticDir(c);
+    if (!existsSync(join(source, 'manifest.csv'))) {
+      log(`generating the synthetic echo benchmark (${c.synthN} frames) in ${source}`);
+      await synthesize({ out: source, n: c.synthN, seed: c.seed, size: c.imageSize });
+    }
+  }
+  const ds = await loadDataset(source, { size: c.imageSize, skipBad: c.skipBad, requireSplits: ['train'] });
+  if (ds.skipped.length) log(`skipped ${ds.skipped.length} bad records (--skip-bad)`);
+  return { ds, source };
+}
+
+function summarise(split: string, e: EvaluationResult): SplitResult {
+  return {
+    split,
+    n: e.n,
+    accuracy: e.report.accuracy,
+    loss: e.loss,
+    macroF1: e.report.macro.f1,
+    percentE: e.focus ? e.focus.percentE : null,
+    percentF: e.focus ? e.focus.percentF : null,
+    evaluation: e,
+  };
+}
+
+export async function train(config: TrainConfig, hooks: TrainHooks = {}, opts: { adapter?: string; resume?: boolean } = {}): Promise<TrainResult> {
+  validateConfig(config);
+  const log = hooks.onLog ?? (() => {});
+  const out = resolve(config.out);
+  mkdirSync(out, { recursive: true });
+  const rt = await Runtime.create({ adapter: opts.adapter });
+  log(`adapter: ${rt.gpu.info.name} (${rt.gpu.info.kind})`);
+  let aug: Augmenter | null = null;
+  let model: ResNet18 | null = null;
+  let opt: Adam | null = null;
+  try {
+    const { ds, source } = await prepareData(config, log);
+    const trainIdx = splitIndices(ds, 'train');
+    const splits = new Set(ds.samples.map((s) => s.split));
+    const valIdx = splits.has('val') ? splitIndices(ds, 'val') : [];
+    log(`data: ${source} — ${ds.samples.length} frames, classes ${ds.classes.join('/')}, train ${trainIdx.length}, val ${valIdx.length}`);
+    aug = createAugmenter(rt, ds, {
+      method: config.method, fraction: config.fraction, lambda: config.lambda, seed: config.seed,
+      maskSubset: config.maskSubset, pool: trainIdx, imageSize: config.imageSize, numClasses: ds.classes.length,
+      cutmixProb: config.cutmixProb,
+    });
+    model = new ResNet18(rt, { inChannels: 1, numClasses: ds.classes.length, stem: config.stem, width: config.width }, config.seed);
+    opt = new Adam(model.parameters(), { lr: config.lr });
+    const shuffle = new InitRng(config.seed ^ 0x5eed);
+    let state: TrainingState = {
+      epoch: 0, adamStep: 0, bestValAcc: -1, bestEpoch: 0, rng: null, config, classes: ds.classes,
+    };
+    const metricsPath = join(out, 'metrics.jsonl');
+    if (opts.resume) {
+      state = await loadCheckpoint(out, 'last', model, opt);
+      const r = state.rng as { shuffle: number[]; augment: ReturnType<Augmenter['getRngState']> };
+      shuffle.setState(r.shuffle);
+      aug.setRngState(r.augment);
+      log(`resumed from ${join(out, 'last.safetensors')} after epoch ${state.epoch}`);
+    } else {
+      writeFileSync(metricsPath, '');
+    }
+    writeFileSync(join(out, 'config.json'), JSON.stringify({ ...config, data: source, classes: ds.classes }, null, 2));
+
+    const K = ds.classes.length;
+    const S = config.imageSize;
+    const t0 = performance.now();
+    let images = 0;
+    let stopped = false;
+    let epochsRun = 0;
+    let epoch = state.epoch;
+    for (epoch = state.epoch + 1; epoch <= config.epochs; epoch++) {
+      const order = shuffle.shuffled(trainIdx);
+      const batches = Math.ceil(order.length / config.batch);
+      hooks.onEpochStart?.(epoch, config.epochs, batches);
+      const e0 = performance.now();
+      let lossSum = 0;
+      let correct = 0;
+      let seen = 0;
+      for (let b = 0; b < batches; b++) {
+        const idx = order.slice(b * config.batch, (b + 1) * config.batch);
+        const B = idx.length;
+        const stats = await scope(async () => {
+          const batch = aug!.augmentBatch(idx);
+          const x = new Tensor(rt, [B, 1, S, S], batch.x, 'f32', false, 'x');
+          const weights = Tensor.fromArray(rt, batch.weights, [B], 'weights');
+          const target = batch.softTargets
+            ? { soft: Tensor.fromArray(rt, batch.softTargets, [B, K], 'soft_targets') }
+            : { labels: Tensor.fromArray(rt, Uint32Array.from(batch.labels), [B], 'labels') };
+          model!.zeroGrad();
+          const tape = new Tape().start();
+          try {
+            const logits = model!.forward(x);
+            const { stats } = crossEntropyLoss(logits, { ...target, weights });
+            tape.backward();
+            opt!.update();
+            return await stats.toArray();
+          } finally {
+            tape.clear();
+          }
+        });
+        const loss = stats[0]!;
+        if (!Number.isFinite(loss)) {
+          const ids = idx.map((i) => ds.samples[i]!.id);
+          throw new TrainingDivergedError(
+            `loss became ${loss} at epoch ${epoch}, step ${b + 1}/${batches}; batch samples: ${ids.slice(0, 20).join(', ')}${ids.length > 20 ? ' …' : ''}. ` +
+              `The last good checkpoint (epoch ${state.epoch}) is intact in ${out}. Try a lower --lr.`,
+          );
+        }
+        lossSum += loss * B;
+        correct += stats[3]!;
+        seen += B;
+        images += B;
+        const secs = (performance.now() - e0) / 1000;
+        hooks.onStep?.({ epoch, epochs: config.epochs, batch: b + 1, batches, loss: lossSum / seen, acc: correct / seen, imagesPerSec: seen / secs });
+        if (hooks.shouldStop?.()) {
+          stopped = true;
+          break;
+        }
+      }
+      if (stopped) break;
+      const trainSecs = (performance.now() - e0) / 1000;
+      let val: EvaluationResult | null = null;
+      if (valIdx.length) {
+        val = await evaluate(rt, model, ds, aug, valIdx, {
+          batch: config.batch, focus: false, onBatch: (d, t) => hooks.onEvalProgress?.('val', d, t),
+        });
+      }
+      const valAcc = val ? val.report.accuracy : correct / seen;
+      // Ties go to the later epoch, as the reference keeps the last best.
+      const best = valAcc >= state.bestValAcc;
+      state = {
+        ...state,
+        epoch,
+        adamStep: opt.step,
+        bestValAcc: best ? valAcc : state.bestValAcc,
+        bestEpoch: best ? epoch : state.bestEpoch,
+        rng: { shuffle: shuffle.getState(), augment: aug.getRngState() },
+      };
+      if (best) await saveCheckpoint(out, 'best', model, opt, state);
+      await saveCheckpoint(out, 'last', model, opt, state);
+      const pool = rt.pool.stats();
+      const m: EpochMetrics = {
+        epoch,
+        train_loss: lossSum / seen,
+        train_acc: correct / seen,
+        val_loss: val ? val.loss : null,
+        val_acc: val ? val.report.accuracy : null,
+        images_per_sec: seen / trainSecs,
+        seconds: (performance.now() - e0) / 1000,
+        gpu_bytes_in_use: pool.bytesInUse,
+        gpu_bytes_allocated: pool.bytesAllocated,
+        best,
+      };
+      appendFileSync(metricsPath, JSON.stringify(m) + '\n');
+      epochsRun++;
+      hooks.onEpochEnd?.(m);
+    }
+    const seconds = (performance.now() - t0) / 1000;
+
+    const final: SplitResult[] = [];
+    if (!stopped && state.epoch > 0) {
+      // Final numbers come from the best-validation checkpoint, as in the reference.
+      await loadCheckpoint(out, 'best', model, opt);
+      for (const split of ['test', 'ood-test']) {
+        if (!splits.has(split)) continue;
+        const e = await evaluate(rt, model, ds, aug, splitIndices(ds, split), {
+          batch: config.batch, focus: config.focus, onBatch: (d, t) => hooks.onEvalProgress?.(split, d, t),
+        });
+        final.push(summarise(split, e));
+      }
+      if (config.ood) {
+        const ood = await loadDataset(config.ood, { size: config.imageSize, skipBad: config.skipBad, classes: ds.classes });
+        const oodAug = createAugmenter(rt, ood, { method: 'none', seed: config.seed, imageSize: config.imageSize, numClasses: ds.classes.length });
+        try {
+          const osplits = new Set(ood.samples.map((s) => s.split));
+          const idx = osplits.has('test') ? splitIndices(ood, 'test') : ood.samples.map((_, i) => i);
+          const e = await evaluate(rt, model, ood, oodAug, idx, { batch: config.batch, focus: config.focus, onBatch: (d, t) => hooks.onEvalProgress?.('ood', d, t) });
+          final.push(summarise(`ood:${config.ood}`, e));
+        } finally {
+          oodAug.dispose();
+        }
+      }
+      writeFileSync(join(out, 'results.json'), JSON.stringify({
+        config: { ...config, data: source },
+        bestEpoch: state.bestEpoch,
+        bestValAcc: state.bestValAcc,
+        seconds,
+        imagesPerSec: images / seconds,
+        splits: final.map(({ evaluation, ...r }) => ({ ...r, report: evaluation.report, focus: evaluation.focus, focusUnavailable: evaluation.focusUnavailable })),
+      }, null, 2));
+    }
+    return {
+      out, epochsRun, stopped, bestEpoch: state.bestEpoch, bestValAcc: state.bestValAcc,
+      seconds, imagesPerSec: images / Math.max(seconds, 1e-9), final,
+    };
+  } finally {
+    opt?.dispose();
+    model?.dispose();
+    aug?.dispose();
+    rt.destroy();
+  }
+}
