@@ -12,7 +12,8 @@ export function oneHotTarget(rt: Runtime, logits: BufferLike, labels: BufferLike
     shader: 'onehot.wgsl',
     constants: { WG, USE_LABELS: labels !== null },
     params: new Uint32Array([N, K, 0, 0]),
-    bindings: [labels ? null : logits, labels, seed],
+    // Overrides keep both inputs statically used, so both are bound; the unused one is a stand-in.
+    bindings: [logits, labels ?? logits, seed],
     workgroups: [Math.ceil(N / WG)],
   });
 }
