@@ -136,7 +136,8 @@ export class Tensor {
 
 /**
  * Runs `fn`, then disposes every tensor created inside that is not returned (or `keep()`-ed).
- * Returned tensors (directly, in an array, or as object values) survive.
+ * Returned tensors (directly, in an array, or as object values) survive. When `fn` throws,
+ * everything created inside is disposed.
  */
 export async function scope<T>(fn: () => Promise<T> | T): Promise<T> {
   const created = new Set<Tensor>();
@@ -144,6 +145,11 @@ export async function scope<T>(fn: () => Promise<T> | T): Promise<T> {
   let result: T;
   try {
     result = await fn();
+  } catch (e) {
+    // A step that throws must not leak its tensors (a caller that catches and carries on
+    // would otherwise lose the pool memory for good).
+    for (const t of created) t.dispose();
+    throw e;
   } finally {
     scopeStack.pop();
   }
