@@ -7,16 +7,17 @@
 import { drawBitmap, drawDepthTicks, drawEcg, drawGreyBar, drawText, makeFont, makeLogo, type GlyphFont } from './metadata.js';
 import type { Rng } from './rng.js';
 import type { SectorGeometry } from './sector.js';
-import type { SiteSpec } from './sites.js';
+import { CUE_TYPEFACES, type SiteSpec } from './sites.js';
 
-const fonts = new Map<number, GlyphFont>();
+const fonts = new Map<string, GlyphFont>();
 
-/** The site's own font, or (when the font is the cue) the cue class's font. */
+/** The site's own (plain) font, or, when the font is the cue, the cue class's typeface. */
 export function textFont(site: SiteSpec, cueClass: number): GlyphFont {
   const f = site.style.font;
-  const seed = site.cue === 'font' ? f.seed * 16 + cueClass + 1 : f.seed;
-  let font = fonts.get(seed);
-  if (!font) fonts.set(seed, (font = makeFont(seed, f.count, f.w, f.h)));
+  const face = site.cue === 'font' ? CUE_TYPEFACES[cueClass]! : 'plain';
+  const key = `${f.seed}:${face}`;
+  let font = fonts.get(key);
+  if (!font) fonts.set(key, (font = makeFont(f.seed, f.count, f.w, f.h, face)));
   return font;
 }
 
@@ -54,7 +55,7 @@ export function drawBackground(
 
   const e = st.ecg;
   const morphology = site.cue === 'ecg' ? cueClass : e.morphology;
-  drawEcg(bg, size, at(e.x0), at(e.x1), at(e.y), e.amp * s, rng.range(22, 40) * s, rng.float(), e.value, morphology);
+  drawEcg(bg, size, at(e.x0), at(e.x1), at(e.y), e.amp * s, rng.range(22, 40) * s, rng.float(), e.value, morphology, e.thickness * u);
 
   drawDepthTicks(bg, size, g, st.ticks.side, pxPerCm, st.ticks.gap * s, st.ticks.style, st.ticks.value);
   if (st.greyBar) drawGreyBar(bg, size, at(st.greyBar.x), at(st.greyBar.y), st.greyBar.w * u, at(st.greyBar.h));

@@ -13,18 +13,46 @@ export interface GlyphFont {
   glyphs: Uint8Array[];
 }
 
-/** A random but fixed "font": distinct glyphs of about half their cells lit, never blank. */
-export function makeFont(seed: number, count: number, w: number, h: number): GlyphFont {
-  const rng = new Rng(hashSeed('font', seed));
+/**
+ * Typefaces: 'plain' is random cells (about half lit); the others have a structure that shows
+ * as a texture over a block of text, the way a scanner's typeface does: 'stems' vertical
+ * strokes, 'bars' horizontal strokes, 'boxes' outlined cells, 'dots' a sparse checkerboard.
+ */
+export type Typeface = 'plain' | 'stems' | 'bars' | 'boxes' | 'dots';
+
+function structuredGlyph(face: Typeface, w: number, h: number, rng: Rng): Uint8Array {
+  const g = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let p: number;
+      if (face === 'stems') p = x === 0 || x === w - 1 ? 0.9 : 0.15;
+      else if (face === 'bars') p = y % 2 === 0 ? 0.9 : 0.1;
+      else if (face === 'boxes') p = x === 0 || y === 0 || x === w - 1 || y === h - 1 ? 0.95 : 0.1;
+      else if (face === 'dots') p = (x + y) % 2 === 0 ? 0.8 : 0;
+      else p = 0.5;
+      g[y * w + x] = rng.chance(p) ? 1 : 0;
+    }
+  }
+  return g;
+}
+
+/**
+ * A random but fixed font of `count` glyphs, each w × h cells of 0/1. 'plain' glyphs are
+ * distinct and 30–75% lit; structured faces may repeat glyphs (a 3×5 box has few variants).
+ */
+export function makeFont(seed: number, count: number, w: number, h: number, face: Typeface = 'plain'): GlyphFont {
+  const rng = new Rng(hashSeed('font', seed, face));
   const glyphs: Uint8Array[] = [];
   const seen = new Set<string>();
   while (glyphs.length < count) {
-    const g = new Uint8Array(w * h);
-    for (let i = 0; i < g.length; i++) g[i] = rng.chance(0.5) ? 1 : 0;
+    const g = structuredGlyph(face, w, h, rng);
     const on = g.reduce((a, b) => a + b, 0);
-    const key = g.join('');
-    if (on < g.length * 0.3 || on > g.length * 0.75 || seen.has(key)) continue;
-    seen.add(key);
+    if (on === 0) continue;
+    if (face === 'plain') {
+      const key = g.join('');
+      if (on < g.length * 0.3 || on > g.length * 0.75 || seen.has(key)) continue;
+      seen.add(key);
+    }
     glyphs.push(g);
   }
   return { w, h, glyphs };
@@ -113,7 +141,7 @@ export function ecgWave(phase: number, morphology = 0): number {
   }
 }
 
-/** ECG trace from x0 to x1 around baseline y: `beatPx` pixels per beat, amplitude in pixels (see ecgWave). */
+/** ECG trace from x0 to x1 around baseline y: `beatPx` pixels per beat, amplitude and line thickness in pixels (see ecgWave). */
 export function drawEcg(
   bg: Float32Array,
   size: number,
@@ -125,6 +153,7 @@ export function drawEcg(
   phase: number,
   value: number,
   morphology = 0,
+  thickness = 1,
 ): void {
   let prev = Math.round(y - amp * ecgWave(phase % 1, morphology));
   for (let x = x0; x <= x1; x++) {
@@ -138,7 +167,7 @@ export function drawEcg(
     }
     const a = Math.round(Math.min(lo, prev));
     const b = Math.round(Math.max(hi, prev));
-    for (let yy = a; yy <= b; yy++) plot(bg, size, x, yy, value);
+    for (let yy = a; yy <= b + thickness - 1; yy++) plot(bg, size, x, yy, value);
     prev = Math.round((lo + hi) / 2);
   }
 }

@@ -4,13 +4,16 @@
 // (narrower fan, apex above the image, curved top), like TMED vs WASE in the paper.
 //
 // The shortcut: one background element's style follows the view with probability
-// shortcutStrength in the i.d. sites. Site A draws all its text in one of four fonts chosen
-// by the cue class; site B draws its ECG in one of four morphologies chosen by the cue class.
-// Both are repeated, texture-like patterns, which convolutional networks learn sooner than
-// the arrangement of chambers (the point of the benchmark). Site C draws its ECG in one of
-// the same four morphologies, chosen independently of the view, in its own layout.
+// shortcutStrength in the i.d. sites. Site A draws all its text in one of four typefaces
+// (CUE_TYPEFACES) chosen by the cue class; site B draws its ECG in one of four morphologies
+// chosen by the cue class. Both are repeated, texture-like patterns, which convolutional
+// networks learn sooner than the arrangement of chambers (the point of the benchmark). Site C
+// draws its ECG in one of the same four morphologies, chosen independently of the view, in
+// its own layout.
 //
 // Layout coordinates are pixels of a 112 × 112 frame and scale with the output size.
+
+import type { Typeface } from './metadata.js';
 
 /** Which background element carries the class cue: the text font, or the ECG morphology. */
 export type CueElement = 'font' | 'ecg';
@@ -31,7 +34,7 @@ export interface ScannerStyle {
   blocks: TextBlock[];
   logo: { x: number; y: number; w: number; h: number; seed: number; value: number };
   /** ECG trace; `morphology` is used when the ECG is not the cue element (see ecgWave). */
-  ecg: { x0: number; x1: number; y: number; amp: number; value: number; morphology: number };
+  ecg: { x0: number; x1: number; y: number; amp: number; value: number; morphology: number; thickness: number };
   ticks: { side: -1 | 1; gap: number; style: 'dot' | 'dash'; value: number };
   greyBar: { x: number; y: number; w: number; h: number } | null;
   /** Background noise amplitude in grey levels (0 = pure black). */
@@ -46,6 +49,9 @@ export interface SiteGeometry {
   radius: number;
   innerRadius: number;
 }
+
+/** Typeface per cue class when the font is the cue element (class order PLAX, PSAX-AV, A2C, A4C). */
+export const CUE_TYPEFACES: readonly Typeface[] = ['stems', 'bars', 'boxes', 'dots'];
 
 export interface SiteSpec {
   id: string;
@@ -72,7 +78,7 @@ export const SITES: readonly SiteSpec[] = [
         { x: 2, y: 36, lines: 1, glyphs: 3 },
       ],
       logo: { x: 97, y: 2, w: 11, h: 11, seed: 101, value: 200 },
-      ecg: { x0: 4, x1: 108, y: 104, amp: 5, value: 160, morphology: 4 },
+      ecg: { x0: 4, x1: 108, y: 104, amp: 5, value: 160, morphology: 4, thickness: 1 },
       ticks: { side: 1, gap: 3, style: 'dot', value: 220 },
       greyBar: { x: 106, y: 30, w: 3, h: 28 },
       floor: 0,
@@ -92,7 +98,7 @@ export const SITES: readonly SiteSpec[] = [
         { x: 2, y: 22, lines: 2, glyphs: 6 },
       ],
       logo: { x: 3, y: 3, w: 11, h: 11, seed: 202, value: 230 },
-      ecg: { x0: 2, x1: 110, y: 102, amp: 6, value: 185, morphology: 0 },
+      ecg: { x0: 2, x1: 110, y: 101, amp: 7, value: 200, morphology: 0, thickness: 2 },
       ticks: { side: -1, gap: 3, style: 'dash', value: 190 },
       greyBar: null,
       floor: 0,
@@ -113,7 +119,7 @@ export const SITES: readonly SiteSpec[] = [
         { x: 2, y: 18, lines: 1, glyphs: 3 },
       ],
       logo: { x: 2, y: 2, w: 13, h: 9, seed: 303, value: 170 },
-      ecg: { x0: 2, x1: 110, y: 104, amp: 5, value: 140, morphology: 0 },
+      ecg: { x0: 2, x1: 110, y: 103, amp: 6, value: 170, morphology: 0, thickness: 2 },
       ticks: { side: -1, gap: 2, style: 'dash', value: 160 },
       greyBar: { x: 2, y: 62, w: 3, h: 22 },
       floor: 4,

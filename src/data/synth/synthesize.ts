@@ -14,7 +14,7 @@ import { DatasetError } from '../errors.js';
 import { defaultConcurrency, mapLimit } from '../map_limit.js';
 import { renderSample } from './frame.js';
 import { DEFAULT_SPLIT_FRACTIONS, FRAMES_PER_PATIENT, planSamples, SYNTH_SPLITS, type SplitFractions } from './plan.js';
-import { SITES } from './sites.js';
+import { CUE_TYPEFACES, SITES } from './sites.js';
 import { manifestText, samplesText, writeGrayPng, writeText, type SynthSampleMeta } from './writer.js';
 
 export interface SynthOptions {
@@ -156,7 +156,7 @@ export async function synthesize(opts: SynthOptions): Promise<SynthResult> {
       rule:
         'i.d. sites: the cue element shows the true view with probability shortcutStrength, otherwise one of the other views uniformly; o.o.d. site: cue class drawn uniformly, independent of the view',
       elements: {
-        font: 'all text of the frame is drawn in one of four fonts, one per cue class',
+        font: `all text of the frame is drawn in one of four typefaces, one per cue class in class order: ${CUE_TYPEFACES.join(', ')}`,
         ecg: 'the ECG trace has one of four morphologies (0 normal, 1 inverted, 2 wide QRS, 3 paced), one per cue class in class order',
       },
       // per split: fraction of frames whose cue names the true view, and of hard frames
