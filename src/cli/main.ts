@@ -5,6 +5,9 @@ import { registerInfo } from './info.js';
 import { registerSynth } from './synth.js';
 import { registerAugment } from './augment.js';
 import { registerTrain } from './train.js';
+import { registerEval } from './eval.js';
+import { registerPredict } from './predict.js';
+import { registerGradcam } from './gradcam.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -18,6 +21,9 @@ export function buildProgram(): Command {
   registerSynth(program);
   registerAugment(program);
   registerTrain(program);
+  registerEval(program);
+  registerPredict(program);
+  registerGradcam(program);
   return program;
 }
 

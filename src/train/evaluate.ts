@@ -20,6 +20,8 @@ export interface EvaluateOptions {
   /** GradCAM target: the predicted class (default) or the true label. */
   target?: 'pred' | 'true';
   onBatch?: (done: number, total: number) => void;
+  /** Turns the preprocessed [B,1,S,S] input into the network's input (e.g. 3 channels for RGB models). */
+  toInput?: (x: Tensor) => Tensor;
 }
 
 export interface EvaluationResult {
@@ -59,7 +61,8 @@ export async function evaluate(
       const B = idx.length;
       await scope(async () => {
         const pre = aug.preprocess(idx, { mask: withFocus });
-        const x = new Tensor(rt, [B, 1, S, S], pre.x, 'f32', false, 'eval.x');
+        const x1 = new Tensor(rt, [B, 1, S, S], pre.x, 'f32', false, 'eval.x');
+        const x = o.toInput ? o.toInput(x1) : x1;
         const mask = pre.mask ? new Tensor(rt, [B, S, S], pre.mask, 'f32', false, 'eval.mask') : null;
         const y = Tensor.fromArray(rt, Uint32Array.from(pre.labels), [B], 'eval.labels');
         let logits: Tensor;
