@@ -1,0 +1,181 @@
+"""PyTorch side of wgml's ResNet18 parity tests (test/nn/torch_parity.test.ts). Prints JSON.
+
+    /usr/bin/python3 scripts/torch/parity.py train WEIGHTS BATCH
+        Load a wgml-written ResNet18 checkpoint (config from its `wgml.config` metadata) with
+        load_state_dict(strict=True), run one training-mode forward on BATCH's x, the loss
+        mean(w_i * CE_i) (the wBackMix reduction), and backward. Reports logits, loss, every
+        parameter's gradient and every BN's running statistics after the forward.
+
+    /usr/bin/python3 scripts/torch/parity.py export OUT BATCH STEM WIDTH IN_CHANNELS NUM_CLASSES SEED
+        Build a ResNet18 in torch (default init, then random BN affine parameters and running
+        statistics so eval mode is not the identity), write its state_dict to OUT as a plain
+        safetensors file (no wgml metadata, only {"format": "pt"}), and report eval-mode logits on
+        BATCH's x.
+
+    /usr/bin/python3 scripts/torch/parity.py jobs JSON
+        Runs several of the above in one process (torch takes seconds to import): JSON is a list
+        of argument lists, e.g. [["train", "w.safetensors", "b.safetensors"], ["export", ...]];
+        prints the list of their results.
+
+BATCH is a safetensors file with x F32 [N,C,H,W], labels I64 [N] and weights F32 [N].
+All arithmetic is in float64 (the f32 weights widen exactly), so the numbers are an oracle for
+wgml's f32 GPU results rather than another f32 computation.
+
+The model is torchvision's ResNet layout built by hand with a width parameter (torchvision's
+ResNet class fixes width 64, too slow for a software GPU): conv1, bn1, relu, maxpool (Identity
+for the cifar stem: conv1 3x3/1 pad 1), layer1..4 of two BasicBlocks each (torchvision's own
+BasicBlock when torchvision is installed), avgpool, fc — so state-dict keys are torchvision's.
+safetensors is read and written with st_format.py (no `safetensors` package on Debian).
+"""
+import json
+import os
+import sys
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import st_format  # noqa: E402
+
+try:
+    from torchvision.models.resnet import BasicBlock as _TvBasicBlock
+except Exception:  # torchvision is optional
+    _TvBasicBlock = None
+
+
+class _BasicBlock(nn.Module):
+    """torchvision.models.resnet.BasicBlock, for machines without torchvision."""
+
+    def __init__(self, inplanes, planes, stride=1, downsample=None):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.downsample = downsample
+        self.stride = stride
+
+    def forward(self, x):
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return self.relu(out + identity)
+
+
+BasicBlock = _TvBasicBlock or _BasicBlock
+
+
+class ResNet18(nn.Module):
+    def __init__(self, stem, width, in_channels, num_classes):
+        super().__init__()
+        if stem == "imagenet":
+            self.conv1 = nn.Conv2d(in_channels, width, 7, 2, 3, bias=False)
+        elif stem == "cifar":
+            self.conv1 = nn.Conv2d(in_channels, width, 3, 1, 1, bias=False)
+        else:
+            raise ValueError(f"unknown stem {stem!r}")
+        self.bn1 = nn.BatchNorm2d(width)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(3, 2, 1) if stem == "imagenet" else nn.Identity()
+        self.inplanes = width
+        self.layer1 = self._make_layer(width, 1)
+        self.layer2 = self._make_layer(2 * width, 2)
+        self.layer3 = self._make_layer(4 * width, 2)
+        self.layer4 = self._make_layer(8 * width, 2)
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(8 * width, num_classes)
+
+    def _make_layer(self, planes, stride):
+        # torchvision's _make_layer for BasicBlock (expansion 1), two blocks.
+        downsample = None
+        if stride != 1 or self.inplanes != planes:
+            downsample = nn.Sequential(nn.Conv2d(self.inplanes, planes, 1, stride, bias=False), nn.BatchNorm2d(planes))
+        layers = [BasicBlock(self.inplanes, planes, stride, downsample), BasicBlock(planes, planes)]
+        self.inplanes = planes
+        return nn.Sequential(*layers)
+
+    def forward(self, x):
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+def load_batch(path):
+    tensors, _, _ = st_format.load(path)
+    return tensors["x"].double(), tensors["labels"].long(), tensors["weights"].double()
+
+
+def flat(t):
+    return t.detach().reshape(-1).tolist()
+
+
+def train(weights_path, batch_path):
+    state, metadata, _ = st_format.load(weights_path)
+    if not metadata or "wgml.config" not in metadata:
+        raise SystemExit(f"{weights_path}: no wgml.config metadata")
+    c = json.loads(metadata["wgml.config"])
+    model = ResNet18(c["stem"], c["width"], c["inChannels"], c["numClasses"])
+    model.load_state_dict(state, strict=True)
+    model = model.double().train()
+    x, labels, w = load_batch(batch_path)
+    logits = model(x)
+    loss = (F.cross_entropy(logits, labels, reduction="none") * w).mean()
+    loss.backward()
+    sd = model.state_dict()
+    return {
+        "impl": "torchvision BasicBlock" if _TvBasicBlock else "hand-written BasicBlock",
+        "torch": torch.__version__,
+        "config": c,
+        "logits": flat(logits),
+        "loss": loss.item(),
+        "grads": {k: flat(p.grad) for k, p in model.named_parameters()},
+        "running": {k: flat(v) for k, v in sd.items() if k.endswith(("running_mean", "running_var"))},
+        "num_batches_tracked": {k: int(v.item()) for k, v in sd.items() if k.endswith("num_batches_tracked")},
+    }
+
+
+def export(out_path, batch_path, stem, width, in_channels, num_classes, seed):
+    torch.manual_seed(seed)
+    model = ResNet18(stem, width, in_channels, num_classes)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+                m.running_mean.uniform_(-0.3, 0.3)
+                m.running_var.uniform_(0.5, 2.0)
+                m.num_batches_tracked.fill_(5)
+    state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+    st_format.save(state, out_path, metadata={"format": "pt"})
+    x, _, _ = load_batch(batch_path)
+    with torch.no_grad():
+        logits = model.double().eval()(x)
+    return {
+        "impl": "torchvision BasicBlock" if _TvBasicBlock else "hand-written BasicBlock",
+        "torch": torch.__version__,
+        "keys": list(state.keys()),
+        "eval_logits": flat(logits),
+    }
+
+
+def run(argv):
+    if len(argv) == 3 and argv[0] == "train":
+        return train(argv[1], argv[2])
+    if len(argv) == 8 and argv[0] == "export":
+        return export(argv[1], argv[2], argv[3], int(argv[4]), int(argv[5]), int(argv[6]), int(argv[7]))
+    raise SystemExit(f"bad arguments {argv!r}\n{__doc__}")
+
+
+def main(argv):
+    torch.set_num_threads(1)  # tiny models; leave the other core to the GPU test worker
+    if len(argv) == 2 and argv[0] == "jobs":
+        result = [run(job) for job in json.loads(argv[1])]
+    else:
+        result = run(argv)
+    json.dump(result, sys.stdout)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
