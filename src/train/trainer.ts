@@ -15,6 +15,7 @@ import { crossEntropyLoss } from '../nn/ops/cross_entropy.js';
 import { evaluate, type EvaluationResult } from './evaluate.js';
 import { saveCheckpoint, loadCheckpoint, type TrainingState } from './checkpoint.js';
 import { validateConfig, type TrainConfig } from './config.js';
+import { writeTrainingCurves, writeConfusionMatrix } from './plots.js';
 
 export interface StepInfo {
   epoch: number;
@@ -238,6 +239,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, opts: {
       };
       appendFileSync(metricsPath, JSON.stringify(m) + '\n');
       epochsRun++;
+      await writeTrainingCurves(out);
       hooks.onEpochEnd?.(m);
     }
     const seconds = (performance.now() - t0) / 1000;
@@ -264,6 +266,10 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, opts: {
         } finally {
           oodAug.dispose();
         }
+      }
+      for (const f of final) {
+        const name = f.split.replace(/[^\w.-]+/g, '_');
+        await writeConfusionMatrix(join(out, `confusion_${name}`), f.evaluation.report.confusion, f.evaluation.report.classes, `${f.split} (best epoch ${state.bestEpoch})`);
       }
       writeFileSync(join(out, 'results.json'), JSON.stringify({
         config: { ...config, data: source },
