@@ -116,9 +116,6 @@ export function drawText(
   });
 }
 
-/** Number of ECG morphologies `ecgWave` knows (0..3 can carry a class cue, 4 is neutral). */
-export const ECG_MORPHOLOGIES = 5;
-
 /**
  * ECG waveform over one beat, phase in [0,1), roughly −1..1. Morphologies: 0 normal (P, QRS,
  * T), 1 inverted QRS and T, 2 wide QRS with a tall T, 3 paced (sharp double spike, no P),
