@@ -2,7 +2,7 @@
 // and prints how many frames each split and class got.
 import type { Command } from 'commander';
 import { formatCounts } from '../data/dataset.js';
-import { synthesize, SYNTH_DEFAULTS, type SynthResult } from '../data/synth/index.js';
+import { synthesize, SYNTH_DEFAULTS, SYNTH_SPLITS, type SplitFractions, type SynthResult, type SynthSplit } from '../data/synth/index.js';
 
 export interface SynthCliOptions {
   out: string;
@@ -11,7 +11,22 @@ export interface SynthCliOptions {
   size: string;
   shortcut: string;
   hard: string;
+  splits?: string;
   json?: boolean;
+}
+
+/** "train=0.7,val=0.1,test=0.1,ood-test=0.1" → fractions (names checked, values ≥ 0). */
+export function parseSplits(text: string): Partial<SplitFractions> {
+  const out: Partial<SplitFractions> = {};
+  for (const part of text.split(',')) {
+    const [name, value] = part.split('=').map((t) => t.trim());
+    const v = Number(value);
+    if (!(SYNTH_SPLITS as readonly string[]).includes(name ?? '') || value === undefined || !Number.isFinite(v) || v < 0) {
+      throw new Error(`--splits: expected name=fraction pairs with names from ${SYNTH_SPLITS.join(', ')}, got '${part}'`);
+    }
+    out[name as SynthSplit] = v;
+  }
+  return out;
 }
 
 function integer(name: string, text: string, min: number): number {
@@ -55,6 +70,7 @@ export function registerSynth(program: Command): void {
     .option('--size <px>', 'frame size (H = W)', String(SYNTH_DEFAULTS.size))
     .option('--shortcut <p>', 'probability the in-distribution background cue names the true view', String(SYNTH_DEFAULTS.shortcutStrength))
     .option('--hard <p>', 'fraction of frames with the heart hidden by a shadow or dropout', String(SYNTH_DEFAULTS.hardFraction))
+    .option('--splits <list>', 'relative split sizes by patient, e.g. train=0.67,val=0.11,test=0.11,ood-test=0.11')
     .option('--json', 'print the counts as JSON')
     .action(async (opts: SynthCliOptions) => {
       const n = integer('n', opts.n, 1);
@@ -68,6 +84,7 @@ export function registerSynth(program: Command): void {
         size: integer('size', opts.size, 32),
         shortcutStrength: fraction('shortcut', opts.shortcut),
         hardFraction: fraction('hard', opts.hard),
+        ...(opts.splits ? { splits: parseSplits(opts.splits) } : {}),
         onProgress: (done, total) => {
           // redraw at most every 2% so a pipe or CI log is not flooded
           if (!tty || (done < total && done - last < total / 50)) return;

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatSynthSummary, registerSynth } from '../../src/cli/synth.js';
+import { formatSynthSummary, parseSplits, registerSynth } from '../../src/cli/synth.js';
 import type { SynthSampleMeta } from '../../src/data/synth/writer.js';
 import { makeTempDir } from './fixtures.js';
 
@@ -37,6 +37,16 @@ describe('wgml synth', () => {
     expect(json).toMatchObject({ n: 16, seed: 5, size: 64, shortcutStrength: 0.5, hardFraction: 0 });
     const manifest = (await readFile(join(out, 'manifest.csv'), 'utf8')).trim().split('\n');
     expect(manifest).toHaveLength(17);
+  });
+
+  it('parses --splits', async () => {
+    expect(parseSplits('train=0.5, val=0.25,ood-test=0.25')).toEqual({ train: 0.5, val: 0.25, 'ood-test': 0.25 });
+    expect(() => parseSplits('train=0.5,dev=0.5')).toThrow("--splits: expected name=fraction pairs with names from train, val, test, ood-test, got 'dev=0.5'");
+    expect(() => parseSplits('train=-1')).toThrow('--splits');
+    const out = join(root, 'splits');
+    await program().parseAsync(['synth', '--out', out, '--n', '8', '--size', '48', '--splits', 'train=1,val=1,test=0,ood-test=0', '--json'], { from: 'user' });
+    const json = JSON.parse(await readFile(join(out, 'synth.json'), 'utf8'));
+    expect(Object.keys(json.counts)).toEqual(['train', 'val']);
   });
 
   it('rejects out-of-range options with a message naming the option', async () => {
