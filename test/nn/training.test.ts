@@ -103,9 +103,11 @@ describe('Adam on a ResNet18', () => {
 });
 
 describe('a 30-step training run', () => {
-  it('drives the loss on a fixed set of 8 images (16×16, 4 classes, width 4) below half its initial value', async () => {
+  // 8×8 images and width 2, the shapes of the tests above: their pipelines are compiled already
+  // (16×16 at width 4 would add ~17 s of shader JIT and 2.5× the step time on SwiftShader).
+  it('drives the loss on a fixed set of 8 images (8×8, 4 classes, width 2) below half its initial value', async () => {
     const N = 8;
-    const S = 16;
+    const S = 8;
     // Each class is a noisy pattern of its own (stripes at one of 4 orientations), fixed data.
     const noise = uniform(N * S * S, 41, -0.5, 0.5);
     const x = new Float32Array(N * S * S);
@@ -118,16 +120,20 @@ describe('a 30-step training run', () => {
         for (let j = 0; j < S; j++) x[(n * S + i) * S + j] = Math.sin(((a! * i + b! * j) * Math.PI) / 3) + noise[(n * S + i) * S + j]!;
       }
     }
-    const model = new ResNet18(rt, { stem: 'cifar', inChannels: 1, numClasses: 4, width: 4 }, 5);
+    const model = new ResNet18(rt, { stem: 'cifar', inChannels: 1, numClasses: 4, width: 2 }, 5);
     const opt = new Adam(model.parameters(), { lr: 1e-2 });
+    // The loss of steps 1, 10, 20 and 30 (a readback is a full GPU sync, 2.5× the cost of a
+    // step on SwiftShader, so not every step).
     const losses: number[] = [];
     for (let step = 0; step < 30; step++) {
-      const stats = await trainStep(model, opt, x, [N, 1, S, S], labels, true);
-      losses.push(stats![0]!);
+      const stats = await trainStep(model, opt, x, [N, 1, S, S], labels, step === 0 || step % 10 === 9);
+      if (stats) losses.push(stats[0]!);
     }
-    console.log(`loss: ${losses.map((l) => l.toFixed(3)).join(' ')}`);
+    console.log(`loss at steps 1, 10, 20, 30: ${losses.map((l) => l.toFixed(4)).join(' ')}`);
+    expect(losses.length).toBe(4);
     expect(losses.every(Number.isFinite)).toBe(true);
-    expect(losses[29]!).toBeLessThan(0.5 * losses[0]!);
+    expect(losses[0]!).toBeGreaterThan(1); // ≈ ln 4 at initialisation
+    expect(losses[3]!).toBeLessThan(0.5 * losses[0]!);
     opt.dispose();
     model.dispose();
   });
