@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { train, type TrainResult } from '../train/trainer.js';
-import { PAPER_DEFAULTS, SYNTHETIC_CPU_DEFAULTS, type TrainConfig } from '../train/config.js';
+import { PAPER_DEFAULTS, SYNTHETIC_CPU_DEFAULTS, validateConfig, type TrainConfig } from '../train/config.js';
 import { parseMethod } from '../backmix/methods.js';
 import { globalOptions } from './options.js';
 import { createProgress } from './progress.js';
@@ -67,7 +67,7 @@ export function buildTrainConfig(o: TrainCliOptions): TrainConfig {
     ...base,
     data,
     ood: o.ood ?? base.ood,
-    method: weighted ? 'backmix' : parseMethod(method),
+    method: weighted ? 'backmix' : cliOption('method', () => parseMethod(method)),
     fraction: num('fraction', o.fraction) ?? base.fraction,
     lambda: num('lambda', o.lambda) ?? (weighted ? 1 : base.lambda),
     epochs: num('epochs', o.epochs) ?? base.epochs,
@@ -86,7 +86,18 @@ export function buildTrainConfig(o: TrainCliOptions): TrainConfig {
   };
   if (c.stem !== 'cifar' && c.stem !== 'imagenet') throw new Error(`--stem: expected cifar or imagenet, got '${c.stem}'`);
   if (c.maskSubset !== 'stride' && c.maskSubset !== 'random') throw new Error(`--mask-subset: expected stride or random, got '${c.maskSubset}'`);
+  // Range checks here too, so a bad value fails before any data is read or a device opened.
+  validateConfig(c);
   return c;
+}
+
+/** Runs `f`, prefixing its error with the option it came from. */
+function cliOption<T>(name: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw new Error(`--${name}: ${(e as Error).message}`);
+  }
 }
 
 function pct(v: number | null): string {

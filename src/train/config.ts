@@ -61,17 +61,14 @@ export const SYNTHETIC_CPU_DEFAULTS: Partial<TrainConfig> = {
 };
 
 export function validateConfig(c: TrainConfig): void {
-  const positiveInt = { epochs: c.epochs, batch: c.batch, width: c.width, imageSize: c.imageSize, synthN: c.synthN };
+  // Keyed by the CLI option each field comes from (width is --model-width).
+  const positiveInt = { epochs: c.epochs, batch: c.batch, 'model-width': c.width, 'image-size': c.imageSize, 'synth-n': c.synthN };
   for (const [k, v] of Object.entries(positiveInt)) {
-    if (!Number.isInteger(v) || v < 1) throw new RangeError(`--${kebab(k)}: expected a positive integer, got ${v}`);
+    if (!Number.isInteger(v) || v < 1) throw new RangeError(`--${k}: expected a positive integer, got ${v}`);
   }
   if (!(c.fraction > 0 && c.fraction <= 1)) throw new RangeError(`--fraction: expected 0 < f ≤ 1, got ${c.fraction}`);
   if (!(c.lambda >= 0)) throw new RangeError(`--lambda: expected λ ≥ 0, got ${c.lambda}`);
   if (!(c.lr > 0)) throw new RangeError(`--lr: expected > 0, got ${c.lr}`);
   if (!Number.isInteger(c.seed) || c.seed < 0) throw new RangeError(`--seed: expected a non-negative integer, got ${c.seed}`);
   if (!(c.cutmixProb >= 0 && c.cutmixProb <= 1)) throw new RangeError(`--cutmix-prob: expected 0..1, got ${c.cutmixProb}`);
-}
-
-function kebab(s: string): string {
-  return s.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`);
 }
