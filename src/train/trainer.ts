@@ -76,6 +76,19 @@ export class TrainingDivergedError extends Error {
   override name = 'TrainingDivergedError';
 }
 
+function lastGood(epoch: number, out: string): string {
+  return (epoch > 0 ? `The last good checkpoint (epoch ${epoch}) is intact in ${out}. ` : 'No epoch had completed, so no checkpoint was written. ') + 'Try a lower --lr.';
+}
+
+/** The name of the first model tensor (parameter or BatchNorm statistic) holding a NaN or ±Inf. */
+async function firstNonFinite(model: ResNet18): Promise<string | null> {
+  for (const { name, tensor } of model.namedTensors()) {
+    const a = await tensor.toArray();
+    for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return name;
+  }
+  return null;
+}
+
 /** Where the built-in synthetic benchmark is generated (reused across runs with the same parameters). */
 export function syntheticDir(c: TrainConfig): string {
   return resolve(dirname(resolve(c.out)), `synthetic-n${c.synthN}-seed${c.seed}-${c.imageSize}`);
@@ -189,7 +202,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, opts: {
           const ids = idx.map((i) => ds.samples[i]!.id);
           throw new TrainingDivergedError(
             `loss became ${loss} at epoch ${epoch}, step ${b + 1}/${batches}; batch samples: ${ids.slice(0, 20).join(', ')}${ids.length > 20 ? ' …' : ''}. ` +
-              `The last good checkpoint (epoch ${state.epoch}) is intact in ${out}. Try a lower --lr.`,
+              lastGood(state.epoch, out),
           );
         }
         lossSum += loss * B;
@@ -205,6 +218,14 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, opts: {
       }
       if (stopped) break;
       const trainSecs = (performance.now() - e0) / 1000;
+      // The loss alone misses some divergence: ReLU (max(x, 0)) and BatchNorm's variance clamp
+      // drop NaNs, so a model with NaN weights can still give a finite loss. Never checkpoint it.
+      const bad = await firstNonFinite(model);
+      if (bad) {
+        throw new TrainingDivergedError(
+          `${bad} became non-finite during epoch ${epoch} (the loss stayed finite: ${lossSum / seen}). ` + lastGood(state.epoch, out),
+        );
+      }
       let val: EvaluationResult | null = null;
       if (valIdx.length) {
         val = await evaluate(rt, model, ds, aug, valIdx, {
