@@ -39,10 +39,24 @@ function num(name: string, v: string | undefined): number | undefined {
   return n;
 }
 
+/** Keys a config file may hold: TrainConfig's fields, in camelCase or as the CLI spells them. */
+const CONFIG_KEYS = new Set<string>([...Object.keys(PAPER_DEFAULTS), 'data', 'ood', 'out']);
+
+/** `model-width`/`modelWidth` (the CLI's name) → `width`; unknown keys are an error, not ignored. */
+function configFields(path: string, raw: Record<string, unknown>): Partial<TrainConfig> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    const key = k === 'modelWidth' ? 'width' : k;
+    if (!CONFIG_KEYS.has(key)) throw new Error(`${path}: unknown option '${k}'; expected one of ${[...CONFIG_KEYS].join(', ')}`);
+    out[key] = v;
+  }
+  return out as Partial<TrainConfig>;
+}
+
 /** A config file: JSON, or flat `key: value` YAML (one level, scalars) — all a run needs. */
 function readConfigFile(path: string): Partial<TrainConfig> {
   const text = readFileSync(path, 'utf8');
-  if (path.endsWith('.json')) return JSON.parse(text) as Partial<TrainConfig>;
+  if (path.endsWith('.json')) return configFields(path, JSON.parse(text) as Record<string, unknown>);
   const out: Record<string, unknown> = {};
   text.split('\n').forEach((line, i) => {
     const t = line.replace(/#.*$/, '').trim();
@@ -53,7 +67,7 @@ function readConfigFile(path: string): Partial<TrainConfig> {
     const raw = m[2]!.replace(/^["']|["']$/g, '');
     out[key] = raw === 'true' ? true : raw === 'false' ? false : raw !== '' && !Number.isNaN(Number(raw)) ? Number(raw) : raw;
   });
-  return out as Partial<TrainConfig>;
+  return configFields(path, out);
 }
 
 export function buildTrainConfig(o: TrainCliOptions): TrainConfig {
