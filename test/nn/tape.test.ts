@@ -179,6 +179,37 @@ describe('Tape', () => {
     disposeWithGrad(x, w, cb, gamma, beta);
   });
 
+  it('sums gradients through pools and linear layers used twice (their accumulate modes) — vs the float64 graph', async () => {
+    // h feeds gap, maxpool and gap again: backward reaches h first through the last gap (fresh),
+    // then the max-pool and the first gap add in place. c feeds the same linear layer twice, so
+    // linear's dx, dW and db accumulate too.
+    const hShape = [2, 3, 6, 6];
+    const h = leaf(uniform(216, 60), hShape, 'h');
+    const W = leaf(uniform(12, 61), [4, 3], 'W');
+    const b = leaf(uniform(4, 62), [4], 'b');
+    const dy = uniform(8, 63);
+    const got = await scope(async () => {
+      const tape = new Tape().start();
+      const g1 = globalAvgPool(h);
+      const m = maxPool2d(h, { kernel: 3, stride: 2, pad: 1 });
+      const g2 = globalAvgPool(h);
+      const c = add(add(g1, g2), globalAvgPool(m));
+      const y = add(linear(c, W, b), linear(c, W, b));
+      y.grad = Tensor.fromArray(rt, dy, [2, 4], 'dy');
+      tape.backward();
+      return { dh: await h.grad!.toArray(), dW: await W.grad!.toArray(), db: await b.grad!.toArray() };
+    });
+    const g = new RefGraph();
+    const [rh, rW, rb] = [RefValue.of(await h.toArray(), hShape), RefValue.of(await W.toArray(), [4, 3]), RefValue.of(await b.toArray(), [4])];
+    const rc = g.add(g.add(g.globalAvgPool(rh), g.globalAvgPool(rh)), g.globalAvgPool(g.maxPool2d(rh, 3, 2, 1)));
+    g.add(g.linear(rc, rW, rb), g.linear(rc, rW, rb)).addGrad(dy);
+    g.backward();
+    expectScaledClose(got.dh, rh.grad!, 1e-5, 'dh');
+    expectScaledClose(got.dW, rW.grad!, 1e-5, 'dW');
+    expectScaledClose(got.db, rb.grad!, 1e-5, 'db');
+    disposeWithGrad(h, W, b);
+  });
+
   it('add(x, x) gives 2·dy', async () => {
     const x = leaf(uniform(10, 20), [10], 'x');
     const dy = uniform(10, 21);
