@@ -6,6 +6,7 @@ import { noGrad } from '../nn/tape.js';
 import { evaluate, type EvaluationResult } from './evaluate.js';
 import { openCheckpoint, imagesAsDataset, evalAugmenter, toModelInput } from './inference.js';
 import { meanStd } from './metrics.js';
+import type { FocusSummary } from '../kernels/focus_metrics.js';
 
 export interface EvaluateCheckpointOptions {
   checkpoint: string;
@@ -62,14 +63,17 @@ export interface SeedAggregate {
 /** Mean ± sample std over runs (e.g. three seeds), as the paper reports. */
 export function aggregateEvaluations(evals: CheckpointEvaluation[]): SeedAggregate {
   const pick = (f: (e: EvaluationResult) => number) => meanStd(evals.map((e) => f(e.result)));
-  const withFocus = evals.every((e) => e.result.focus);
+  // %E (or %F) over runs only when every run has it: no masks gives focus null, and a run whose
+  // every CAM was constant has NaN — averaging either would print 'NaN ± NaN'.
+  const focusOf = (f: (s: FocusSummary) => number) =>
+    evals.every((e) => e.result.focus && Number.isFinite(f(e.result.focus))) ? pick((r) => f(r.focus!)) : null;
   return {
     runs: evals.length,
     accuracy: pick((r) => r.report.accuracy * 100),
     macroF1: pick((r) => r.report.macro.f1 * 100),
     weightedF1: pick((r) => r.report.weighted.f1 * 100),
-    percentE: withFocus ? pick((r) => r.focus!.percentE) : null,
-    percentF: withFocus ? pick((r) => r.focus!.percentF) : null,
+    percentE: focusOf((f) => f.percentE),
+    percentF: focusOf((f) => f.percentF),
   };
 }
 

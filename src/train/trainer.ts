@@ -115,8 +115,9 @@ function summarise(split: string, e: EvaluationResult): SplitResult {
     accuracy: e.report.accuracy,
     loss: e.loss,
     macroF1: e.report.macro.f1,
-    percentE: e.focus ? e.focus.percentE : null,
-    percentF: e.focus ? e.focus.percentF : null,
+    // NaN (every CAM of the split was constant) becomes null, as results.json writes it.
+    percentE: e.focus && Number.isFinite(e.focus.percentE) ? e.focus.percentE : null,
+    percentF: e.focus && Number.isFinite(e.focus.percentF) ? e.focus.percentF : null,
     evaluation: e,
   };
 }

@@ -125,6 +125,12 @@ describe('evaluateCheckpoint / aggregateEvaluations', () => {
     check(agg.percentE!, ra.focus!.percentE, rb.focus!.percentE, '%E');
     check(agg.percentF!, ra.focus!.percentF, rb.focus!.percentF, '%F');
     expect(aggregateMarkdown(agg, 'ood-test')).toMatch(/# 2 runs, split ood-test/);
+    // A run where every CAM was constant has %E = NaN: the aggregate says unavailable, not NaN.
+    const constant = { ...oodB, result: { ...oodB.result, focus: { ...oodB.result.focus!, percentE: NaN, imagesE: 0, excludedE: oodB.result.n } } };
+    const partial = aggregateEvaluations([oodA, constant]);
+    expect(partial.percentE).toBeNull();
+    check(partial.percentF!, ra.focus!.percentF, rb.focus!.percentF, '%F');
+    expect(aggregateMarkdown(partial, 'ood-test')).not.toContain('NaN');
   });
 
   it('a dataset without masks: %E/%F reported unavailable, the other metrics still given', async () => {

@@ -93,7 +93,9 @@ describe('train(): tiny synthetic run', () => {
     expect(res.bestEpoch).toBe(straight.bestEpoch);
     expect(res.splits.map((s) => s.split)).toEqual(['test', 'ood-test']);
     // The library result carries the same numbers.
-    expect(straight.final.map((s) => [s.split, s.n, s.accuracy])).toEqual(res.splits.map((s) => [s.split, s.n, s.accuracy]));
+    const row = (s: { split: string; n: number; accuracy: number; macroF1: number; percentE: number | null; percentF: number | null }) =>
+      [s.split, s.n, s.accuracy, s.macroF1, s.percentE, s.percentF];
+    expect(straight.final.map(row)).toEqual(res.splits.map(row));
     for (const s of res.splits) {
       expect(s.n).toBeGreaterThan(0);
       expect(s.accuracy >= 0 && s.accuracy <= 1, s.split).toBe(true);
