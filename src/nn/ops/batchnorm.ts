@@ -24,7 +24,8 @@ export function batchNorm2d(
   const y = Tensor.empty(rt, x.shape, 'batchnorm');
   if (!o.training) {
     batchNormEvalForward(rt, x.buffer, gamma.buffer, beta.buffer, runMean.buffer, runVar.buffer, y.buffer, shape, { eps: o.eps });
-    // Eval-mode BN is affine in x; its backward (GradCAM through a frozen net) is dy·γ/σ.
+    // Training through eval-mode BN is not supported: GradCAM tapes only the head (after the
+    // last BN), so no caller needs this backward; a node that says so beats a silent zero gradient.
     record('batchnorm_eval', [x, gamma, beta], [y], [], () => {
       throw new Error('batchNorm2d: backward through eval-mode BatchNorm is not supported; use training mode or noGrad');
     });
