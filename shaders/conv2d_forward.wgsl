@@ -1,25 +1,37 @@
 // Direct conv2d as an implicit GEMM with register tiles (no im2col buffer):
-//   Y[n, o, oh·soH + ooH, ow·soW + ooW] (+)= bias[o] + Σ_{r,kh,kw} Xp[n, r, oh·S + kh, ow·S + kw] · Wp[r, kh, kw, o]
+//   Y[n, o, oh·soH + ooH, ow·soW + ooW] (+)= bias[o] + Σ_{r,kh,kw} Xpad[n, r, oh·S + kh, ow·S + kw] · W[r, kh, kw, o]
 // for oh < Hq, ow < Wq, o < O.
-// Xp: [N,R,Hp,Wp4·4] f32 read as vec4 — already zero-padded and shifted by conv2d_prep.wgsl:pad,
-//     so every load is an aligned vec4 and the inner loop has no border branches.
-// Wp: [R,KH,KW,OV·4] f32 read as vec4 — output channels fastest, zero beyond O (repack).
+// X:  the zero-padded input split into P column phases by conv2d_prep.wgsl:pad —
+//     [N,R,Hp,P,Wp4·4] f32 read as vec4, X[n,r,h,φ,m] = Xpad[n,r,h,m·S + φ] — so tap
+//     kw = a·S + φ of output column ow reads phase φ at m = ow + a: contiguous in ow for any
+//     stride, and every load is an aligned vec4 with no border branches (P = min(S, KW)).
+// W:  [R,KH,G,TK,OV·4] f32 read as vec4 (conv2d_prep.wgsl:repack): the taps of each kernel row
+//     in groups of TK (G = P·Gp groups, Gp per phase, tap a = g·TK + k of phase φ), zero for
+//     taps past the kernel and for channels ≥ O, output channels fastest.
 // Y:  [N,O,outH,outW] f32.
-// The forward pass uses it with (R,O) = (Ci,Co), soH = soW = 1; the input gradient uses it once
-// per stride phase as a stride-1 correlation of the padded dy with the flipped sub-kernel,
-// writing every S-th row and column of dx (soH = soW = S).
+// The forward pass uses it with (R,O) = (Ci,Co) and soH = soW = 1; the input gradient uses it
+// once per stride phase as a stride-1 correlation of the padded dy with the flipped sub-kernel,
+// writing every S-th row and column of dx (soH = soW = stride).
 //
-// Each invocation computes COT output channels × THO output rows × 4·TWV output columns.
-// Why this shape (DESIGN.md §4): on lavapipe each storage load is a per-lane loop, so the
-// kernel maximises FMAs per loaded vec4 — one input row segment feeds KW·COT·TWV vec4 FMAs,
-// one weight vec4 feeds THO·TWV·4 — and the kw shifts are built by swizzling the row segment
-// held in registers instead of reloading it. No shared memory or barriers (slow on SwiftShader).
+// Each invocation computes 4·COTV output channels × 4·TWV output columns of one output row.
+// Why this shape (DESIGN.md §4): each storage load is a per-lane loop on lavapipe, so the
+// kernel maximises FMAs per loaded vec4 — a window of TWV+1 input vec4s feeds all TK tap
+// shifts (built by swizzles, not reloads), a weight vec4 feeds TWV·4 outputs.
+// Why it is written this way (measured on SwiftShader, which does not unroll loops):
+//   - the register tile uses constant indices, guarded by the @specialize sizes (constant
+//     guards cost nothing): an accumulator array indexed by a loop counter lives in memory
+//     there and ran 10× slower;
+//   - one flat loop over (r, kh, tap group) with a branch-free body: an extra loop level or an
+//     `if` around FMAs (e.g. skipping missing taps) cost 35–75%, so missing taps get zero
+//     weights instead, and TK is chosen per conv to keep those few.
+// No shared memory or barriers (slow on SwiftShader).
 
 struct Params {
-  R: u32, Hp: u32, Wp4: u32, O: u32,
-  OV: u32, outH: u32, outW: u32, Hq: u32,
-  Wq: u32, soH: u32, ooH: u32, soW: u32,
-  ooW: u32, tilesW: u32, tilesH: u32, N: u32,
+  R: u32, Hp: u32, Wp4: u32, S: u32,
+  P: u32, KH: u32, G: u32, Gp: u32,
+  O: u32, OV: u32, outH: u32, outW: u32,
+  Hq: u32, Wq: u32, soH: u32, ooH: u32,
+  soW: u32, ooW: u32, tilesW: u32, N: u32,
   total: u32, _p0: u32, _p1: u32, _p2: u32,
 }
 
@@ -33,90 +45,121 @@ override WG: u32 = 64u;
 override HAS_BIAS: bool = false;
 override ACCUMULATE: bool = false;
 
-const COT: u32 = 8u; // @specialize output channels per invocation, a multiple of 4
-const TWV: u32 = 2u; // @specialize output columns per invocation, in vec4s
-const THO: u32 = 1u; // @specialize output rows per invocation
-const KH: u32 = 3u; // @specialize kernel rows
-const KW: u32 = 3u; // @specialize kernel columns
-const S: u32 = 1u; // @specialize stride of the input taps
-const COTV: u32 = COT / 4u;
-// vec4s of one input row that a tile's 4·TWV outputs touch: columns [0, (4·TWV−1)·S + KW).
-const SEGV: u32 = ((4u * TWV - 1u) * S + KW + 3u) / 4u;
+const COTV: u32 = 2u; // @specialize output channels per invocation / 4, 1–4
+const TWV: u32 = 2u; // @specialize output columns per invocation / 4, 1–4
+const TK: u32 = 3u; // @specialize taps per group, 1–4
 
-// Element c of the row segment; c is a compile-time constant once the loops are unrolled.
-fn segAt(seg: ptr<function, array<vec4f, SEGV>>, c: u32) -> f32 {
-  return (*seg)[c / 4u][c % 4u];
+// acc[j·4 + c] holds output columns 4j…4j+3 (as the vec4 in each matrix column) of output
+// channels 4c…4c+3 (the four matrix columns).
+alias Tile = array<mat4x4f, 16>;
+
+fn fma4(a: mat4x4f, w: vec4f, x: vec4f) -> mat4x4f {
+  return mat4x4f(fma(vec4f(w.x), x, a[0]), fma(vec4f(w.y), x, a[1]), fma(vec4f(w.z), x, a[2]), fma(vec4f(w.w), x, a[3]));
 }
+
+// One tap: weights w (matrix column c = output channels 4c…4c+3), inputs xj under output vec4 j.
+fn tapStep(acc: ptr<function, Tile>, w: mat4x4f, x0: vec4f, x1: vec4f, x2: vec4f, x3: vec4f) {
+  (*acc)[0] = fma4((*acc)[0], w[0], x0);
+  if (COTV > 1u) { (*acc)[1] = fma4((*acc)[1], w[1], x0); }
+  if (COTV > 2u) { (*acc)[2] = fma4((*acc)[2], w[2], x0); }
+  if (COTV > 3u) { (*acc)[3] = fma4((*acc)[3], w[3], x0); }
+  if (TWV > 1u) {
+    (*acc)[4] = fma4((*acc)[4], w[0], x1);
+    if (COTV > 1u) { (*acc)[5] = fma4((*acc)[5], w[1], x1); }
+    if (COTV > 2u) { (*acc)[6] = fma4((*acc)[6], w[2], x1); }
+    if (COTV > 3u) { (*acc)[7] = fma4((*acc)[7], w[3], x1); }
+  }
+  if (TWV > 2u) {
+    (*acc)[8] = fma4((*acc)[8], w[0], x2);
+    if (COTV > 1u) { (*acc)[9] = fma4((*acc)[9], w[1], x2); }
+    if (COTV > 2u) { (*acc)[10] = fma4((*acc)[10], w[2], x2); }
+    if (COTV > 3u) { (*acc)[11] = fma4((*acc)[11], w[3], x2); }
+  }
+  if (TWV > 3u) {
+    (*acc)[12] = fma4((*acc)[12], w[0], x3);
+    if (COTV > 1u) { (*acc)[13] = fma4((*acc)[13], w[1], x3); }
+    if (COTV > 2u) { (*acc)[14] = fma4((*acc)[14], w[2], x3); }
+    if (COTV > 3u) { (*acc)[15] = fma4((*acc)[15], w[3], x3); }
+  }
+}
+
+fn loadWeights(base: u32) -> mat4x4f {
+  var w = mat4x4f();
+  w[0] = Wt[base];
+  if (COTV > 1u) { w[1] = Wt[base + 1u]; }
+  if (COTV > 2u) { w[2] = Wt[base + 2u]; }
+  if (COTV > 3u) { w[3] = Wt[base + 3u]; }
+  return w;
+}
+
+// Elements k…k+3 of the 8-element concatenation (a, b).
+fn win1(a: vec4f, b: vec4f) -> vec4f { return vec4f(a.yzw, b.x); }
+fn win2(a: vec4f, b: vec4f) -> vec4f { return vec4f(a.zw, b.xy); }
+fn win3(a: vec4f, b: vec4f) -> vec4f { return vec4f(a.w, b.xyz); }
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let id = gid.x + gid.y * nwg.x * WG;
   if (id >= p.total) { return; }
   // Column tiles vary fastest and the channel tile slowest, so a workgroup shares weights.
-  var q = id;
-  let tw = q % p.tilesW;
-  q /= p.tilesW;
-  let th = q % p.tilesH;
-  q /= p.tilesH;
+  let tw = id % p.tilesW;
+  var q = id / p.tilesW;
+  let oh = q % p.Hq;
+  q /= p.Hq;
   let n = q % p.N;
   let ot = q / p.N;
-  let oh0 = th * THO;
   let ov0 = tw * TWV;
 
-  var acc: array<vec4f, THO * COT * TWV>;
-  let xPlane = p.Hp * p.Wp4;
-  var xb = (n * p.R * p.Hp + oh0 * S) * p.Wp4 + ov0 * S;
+  var acc: Tile;
+  let S = p.S;
+  let xImage = n * p.R * p.Hp;
+  let steps = p.R * p.KH * p.G;
   var wb = ot * COTV;
-  let wTap = p.OV;
-  for (var r = 0u; r < p.R; r++) {
-    for (var kh = 0u; kh < KH; kh++) {
-      var wv: array<vec4f, KW * COTV>;
-      for (var kw = 0u; kw < KW; kw++) {
-        for (var cv = 0u; cv < COTV; cv++) {
-          wv[kw * COTV + cv] = Wt[wb + (kh * KW + kw) * wTap + cv];
-        }
-      }
-      for (var t = 0u; t < THO; t++) {
-        var seg: array<vec4f, SEGV>;
-        let sb = xb + (t * S + kh) * p.Wp4;
-        for (var i = 0u; i < SEGV; i++) { seg[i] = X[sb + i]; }
-        for (var kw = 0u; kw < KW; kw++) {
-          for (var jv = 0u; jv < TWV; jv++) {
-            let c0 = jv * 4u * S + kw;
-            let xv = vec4f(segAt(&seg, c0), segAt(&seg, c0 + S), segAt(&seg, c0 + 2u * S), segAt(&seg, c0 + 3u * S));
-            for (var cv = 0u; cv < COTV; cv++) {
-              let w4 = wv[kw * COTV + cv];
-              let a = (t * COT + cv * 4u) * TWV + jv;
-              acc[a] = fma(vec4f(w4.x), xv, acc[a]);
-              acc[a + TWV] = fma(vec4f(w4.y), xv, acc[a + TWV]);
-              acc[a + 2u * TWV] = fma(vec4f(w4.z), xv, acc[a + 2u * TWV]);
-              acc[a + 3u * TWV] = fma(vec4f(w4.w), xv, acc[a + 3u * TWV]);
-            }
-          }
-        }
-      }
+  let wStep = TK * p.OV;
+  for (var st = 0u; st < steps; st++) {
+    let gi = st % p.G;
+    let rk = st / p.G;
+    let kh = rk % p.KH;
+    let r = rk / p.KH;
+    let ph = gi / p.Gp;
+    // Groups after the first in a phase have TK = 4 and start at tap 4g: vec4 column g.
+    let sb = ((xImage + r * p.Hp + oh * S + kh) * p.P + ph) * p.Wp4 + gi % p.Gp + ov0;
+    let s0 = X[sb];
+    let s1 = X[sb + 1u];
+    var s2 = vec4f();
+    var s3 = vec4f();
+    var s4 = vec4f();
+    if (TWV > 1u) { s2 = X[sb + 2u]; }
+    if (TWV > 2u) { s3 = X[sb + 3u]; }
+    if (TWV > 3u) { s4 = X[sb + 4u]; }
+    tapStep(&acc, loadWeights(wb), s0, s1, s2, s3);
+    if (TK > 1u) {
+      tapStep(&acc, loadWeights(wb + p.OV), win1(s0, s1), win1(s1, s2), win1(s2, s3), win1(s3, s4));
     }
-    xb += xPlane;
-    wb += KH * KW * wTap;
+    if (TK > 2u) {
+      tapStep(&acc, loadWeights(wb + 2u * p.OV), win2(s0, s1), win2(s1, s2), win2(s2, s3), win2(s3, s4));
+    }
+    if (TK > 3u) {
+      tapStep(&acc, loadWeights(wb + 3u * p.OV), win3(s0, s1), win3(s1, s2), win3(s2, s3), win3(s3, s4));
+    }
+    wb += wStep;
   }
 
-  for (var t = 0u; t < THO; t++) {
-    let oh = oh0 + t;
-    if (oh >= p.Hq) { break; }
-    let orow = oh * p.soH + p.ooH;
-    for (var co = 0u; co < COT; co++) {
-      let o = ot * COT + co;
-      if (o >= p.O) { break; }
+  let orow = oh * p.soH + p.ooH;
+  for (var c = 0u; c < COTV; c++) {
+    for (var e = 0u; e < 4u; e++) {
+      let o = (ot * COTV + c) * 4u + e;
+      if (o >= p.O) { return; }
       var bv = 0.0;
       if (HAS_BIAS) { bv = B[o]; }
       let base = ((n * p.O + o) * p.outH + orow) * p.outW + p.ooW;
-      for (var jv = 0u; jv < TWV; jv++) {
-        let v4 = acc[(t * COT + co) * TWV + jv] + vec4f(bv);
-        for (var e = 0u; e < 4u; e++) {
-          let ow = (ov0 + jv) * 4u + e;
+      for (var j = 0u; j < TWV; j++) {
+        let v4 = acc[j * 4u + c][e] + vec4f(bv);
+        for (var l = 0u; l < 4u; l++) {
+          let ow = (ov0 + j) * 4u + l;
           if (ow < p.Wq) {
             let idx = base + ow * p.soW;
-            if (ACCUMULATE) { Y[idx] += v4[e]; } else { Y[idx] = v4[e]; }
+            if (ACCUMULATE) { Y[idx] += v4[l]; } else { Y[idx] = v4[l]; }
           }
         }
       }

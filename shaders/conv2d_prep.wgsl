@@ -1,6 +1,7 @@
 // Cheap O(size) passes around the conv2d GEMM kernels (see src/kernels/conv2d.ts):
-//   pad      — copies an NCHW tensor into a zero-padded, shifted copy whose rows are whole vec4s,
-//              so the GEMM kernels load only aligned vec4s and never branch on borders;
+//   pad      — copies an NCHW tensor into a zero-padded, shifted copy whose rows are whole vec4s
+//              (columns split into stride phases), so the GEMM kernels load only aligned vec4s
+//              and never branch on borders;
 //   repack   — reorders OIHW weights into [r][kh][kw][o] (o fastest, zero-padded to the
 //              channel tile) so a tile's output channels are one or two vec4 loads, optionally
 //              transposed, flipped and decimated for the stride phases of the input gradient;
@@ -13,11 +14,14 @@ override WG: u32 = 128u;
 
 fn flat(gid: vec3u, nwg: vec3u) -> u32 { return gid.x + gid.y * nwg.x * WG; }
 
-// ---- pad: dst[nc][r][c] = src[nc][r + offH][c + offW], 0 outside src -------------------
-// src: [NC,H,W] f32; dst: [NC,Hp,Wp4·4] f32 as vec4.
+// ---- pad: dst[nc][r][φ][c] = src[nc][r + offH][c·S + φ + offW] (φ < P), 0 outside src ------
+// src: [NC,H,W] f32; dst: [NC,Hp,P,Wp4·4] f32 as vec4. Splitting columns into stride phases
+// makes every tap of a stride-S conv read contiguous, vec4-aligned columns
+// (conv2d_forward.wgsl); phases no tap reads (P < S, e.g. 1×1 stride 2) are not stored.
 struct PadParams {
   NC: u32, H: u32, W: u32, Hp: u32,
-  Wp4: u32, offH: i32, offW: i32, total: u32,
+  S: u32, P: u32, Wp4: u32, offH: i32,
+  offW: i32, total: u32, _p0: u32, _p1: u32,
 }
 @group(0) @binding(0) var<uniform> pp: PadParams;
 @group(0) @binding(1) var<storage, read> padSrc: array<f32>;
@@ -28,7 +32,9 @@ fn pad(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: 
   let i = flat(gid, nwg);
   if (i >= pp.total) { return; }
   let cv = i % pp.Wp4;
-  let q = i / pp.Wp4;
+  var q = i / pp.Wp4;
+  let ph = q % pp.P;
+  q /= pp.P;
   let r = q % pp.Hp;
   let nc = q / pp.Hp;
   let ih = i32(r) + pp.offH;
@@ -36,17 +42,19 @@ fn pad(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: 
   if (ih >= 0 && ih < i32(pp.H)) {
     let rowBase = (nc * pp.H + u32(ih)) * pp.W;
     for (var e = 0u; e < 4u; e++) {
-      let iw = i32(cv * 4u + e) + pp.offW;
+      let iw = i32((cv * 4u + e) * pp.S + ph) + pp.offW;
       if (iw >= 0 && iw < i32(pp.W)) { v[e] = padSrc[rowBase + u32(iw)]; }
     }
   }
   padDst[i] = v;
 }
 
-// ---- repack: dst[r][u][v][o] = src[o·sO + r·sR + (bh + dh·u)·KWs + (bw + dw·v)] ------------
-// src: OIHW weights [Co,Ci,KH,KWs]; dst: [R,KHp,KWp,OP], zero for o ≥ O.
+// ---- repack: dst[r][u][ph·Gp + g][k][o] = src[o·sO + r·sR + (bh + dh·u)·KWs + (bw + dw·(a·S + ph))]
+// with tap a = g·TK + k of phase ph, zero when a ≥ ⌈(KWk − ph)/S⌉ (past the kernel) or o ≥ O.
+// src: OIHW weights [Co,Ci,KH,KWs]; dst: [R,KHk,G·TK,OP] — the step order of conv2d_forward.wgsl.
 struct RepackParams {
-  R: u32, KHp: u32, KWp: u32, OP: u32,
+  R: u32, KHk: u32, G: u32, Gp: u32,
+  TK: u32, S: u32, KWk: u32, OP: u32,
   O: u32, sO: u32, sR: u32, KWs: u32,
   bh: i32, dh: i32, bw: i32, dw: i32,
   total: u32, _p0: u32, _p1: u32, _p2: u32,
@@ -60,15 +68,20 @@ fn repack(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw
   let i = flat(gid, nwg);
   if (i >= rp.total) { return; }
   let o = i % rp.OP;
-  let q = i / rp.OP;
-  let v = q % rp.KWp;
-  let q2 = q / rp.KWp;
-  let u = q2 % rp.KHp;
-  let r = q2 / rp.KHp;
+  var q = i / rp.OP;
+  let k = q % rp.TK;
+  q /= rp.TK;
+  let gi = q % rp.G;
+  q /= rp.G;
+  let u = q % rp.KHk;
+  let r = q / rp.KHk;
+  let ph = gi / rp.Gp;
+  let a = (gi % rp.Gp) * rp.TK + k;
+  let taps = (rp.KWk + rp.S - 1u - ph) / rp.S;
   var val = 0.0;
-  if (o < rp.O) {
+  if (o < rp.O && a < taps) {
     let kh = u32(rp.bh + rp.dh * i32(u));
-    let kw = u32(rp.bw + rp.dw * i32(v));
+    let kw = u32(rp.bw + rp.dw * i32(a * rp.S + ph));
     val = repSrc[o * rp.sO + r * rp.sR + kh * rp.KWs + kw];
   }
   repDst[i] = val;

@@ -38,29 +38,25 @@ export interface Conv2dGradOptions {
 
 /** Tiles of shaders/conv2d_forward.wgsl (forward and input-gradient phases). */
 export interface Conv2dTileConfig {
-  /** Output channels per invocation (multiple of 4); may double up to maxCOT for small images. */
-  COT: number;
-  maxCOT: number;
-  /** Most output columns per invocation, in vec4s; tiles are balanced so little is wasted. */
+  /** Output channels per invocation / 4 (1–4); grows up to maxCOTV while the tile budget allows. */
+  COTV: number;
+  maxCOTV: number;
+  /** Most output columns per invocation / 4 (1–4); tiles are balanced so little is wasted. */
   maxTWV: number;
-  /** Most output rows per invocation. */
-  maxTHO: number;
-  /** Most vec4 accumulators per invocation (THO·COT·TWV). */
-  accBudget: number;
+  /** Most 4×4 accumulator blocks per invocation (COTV·TWV ≤ 16). */
+  maxBlocks: number;
   WG: number;
 }
 
 /** Tiles and reduction chunking of shaders/conv2d_backward_weight.wgsl. */
 export interface Conv2dWeightGradConfig {
+  /** Output and input channels per invocation (1–4 each). */
   COT: number;
   CIT: number;
-  maxTWV: number;
-  /** Most vec4 accumulators per invocation (COT·CIT·KH·KW). */
-  accBudget: number;
   WG: number;
   /** Most terms one f32 accumulator lane sums before its partial goes to the reduce pass. */
   laneTerms: number;
-  /** Chunks are added until tiles·chunks reaches this, to keep every core busy. */
+  /** Chunks are added until the invocation count reaches this, to keep every core busy. */
   minThreads: number;
   /** Cap on the partial-sum buffer, in floats. */
   maxPartialFloats: number;
@@ -68,23 +64,23 @@ export interface Conv2dWeightGradConfig {
 
 // Software GPUs want big register tiles (each storage load is a per-lane loop on lavapipe; see
 // DESIGN.md §4); a real GPU wants many small threads. Values from `npm run bench:kernels` sweeps
-// (WGML_CONV_FWD / WGML_CONV_DX / WGML_CONV_DW override them, e.g. "COT=8,TWV=4,THO=2").
+// (WGML_CONV_FWD / WGML_CONV_DX / WGML_CONV_DW override them, e.g. "COTV=2,TWV=4").
 const FORWARD_TILES: Record<AdapterKind, Conv2dTileConfig> = {
-  lavapipe: { COT: 8, maxCOT: 16, maxTWV: 8, maxTHO: 4, accBudget: 64, WG: 64 },
-  swiftshader: { COT: 8, maxCOT: 16, maxTWV: 8, maxTHO: 4, accBudget: 64, WG: 64 },
-  gpu: { COT: 4, maxCOT: 4, maxTWV: 1, maxTHO: 1, accBudget: 4, WG: 64 },
+  lavapipe: { COTV: 2, maxCOTV: 4, maxTWV: 4, maxBlocks: 8, WG: 64 },
+  swiftshader: { COTV: 2, maxCOTV: 4, maxTWV: 4, maxBlocks: 8, WG: 64 },
+  gpu: { COTV: 1, maxCOTV: 1, maxTWV: 1, maxBlocks: 1, WG: 64 },
 };
 
 const INPUT_GRAD_TILES: Record<AdapterKind, Conv2dTileConfig> = {
-  lavapipe: { COT: 8, maxCOT: 16, maxTWV: 8, maxTHO: 4, accBudget: 64, WG: 64 },
-  swiftshader: { COT: 8, maxCOT: 16, maxTWV: 8, maxTHO: 4, accBudget: 64, WG: 64 },
-  gpu: { COT: 4, maxCOT: 4, maxTWV: 1, maxTHO: 1, accBudget: 4, WG: 64 },
+  lavapipe: { COTV: 2, maxCOTV: 4, maxTWV: 4, maxBlocks: 8, WG: 64 },
+  swiftshader: { COTV: 2, maxCOTV: 4, maxTWV: 4, maxBlocks: 8, WG: 64 },
+  gpu: { COTV: 1, maxCOTV: 1, maxTWV: 1, maxBlocks: 1, WG: 64 },
 };
 
 const WEIGHT_GRAD: Record<AdapterKind, Conv2dWeightGradConfig> = {
-  lavapipe: { COT: 4, CIT: 2, maxTWV: 4, accBudget: 80, WG: 64, laneTerms: 2048, minThreads: 1024, maxPartialFloats: 16 << 20 },
-  swiftshader: { COT: 4, CIT: 2, maxTWV: 4, accBudget: 80, WG: 64, laneTerms: 2048, minThreads: 1024, maxPartialFloats: 16 << 20 },
-  gpu: { COT: 2, CIT: 2, maxTWV: 1, accBudget: 40, WG: 64, laneTerms: 1024, minThreads: 65536, maxPartialFloats: 32 << 20 },
+  lavapipe: { COT: 4, CIT: 4, WG: 64, laneTerms: 2048, minThreads: 1024, maxPartialFloats: 16 << 20 },
+  swiftshader: { COT: 4, CIT: 4, WG: 64, laneTerms: 2048, minThreads: 1024, maxPartialFloats: 16 << 20 },
+  gpu: { COT: 2, CIT: 2, WG: 64, laneTerms: 1024, minThreads: 65536, maxPartialFloats: 32 << 20 },
 };
 
 export function conv2dPads(s: Conv2dShape): [number, number] {
@@ -151,7 +147,6 @@ function parseOverride(spec: string | undefined, what: string): Record<string, n
 }
 
 const roundUp = (v: number, m: number) => Math.ceil(v / m) * m;
-const segVec4s = (TWV: number, S: number, KW: number) => Math.ceil(((4 * TWV - 1) * S + KW) / 4);
 
 /** Splits `n` into ⌈n/max⌉ near-equal parts of at most `max`; returns the part size. */
 function balanced(n: number, max: number): number {
@@ -159,32 +154,26 @@ function balanced(n: number, max: number): number {
 }
 
 interface Tile {
-  COT: number;
+  COTV: number;
   TWV: number;
-  THO: number;
   WG: number;
   tilesW: number;
-  tilesH: number;
   tilesO: number;
 }
 
 /** Tile of the forward kernel for an O×Hq×Wq output. */
-function chooseTile(cfg: Conv2dTileConfig, O: number, Hq: number, Wq: number, env: string | undefined, what: string): Tile {
+function chooseTile(cfg: Conv2dTileConfig, O: number, Wq: number, env: string | undefined, what: string): Tile {
   const force = parseOverride(env, what);
   const Wv = Math.ceil(Wq / 4);
   const TWV = force.TWV ?? balanced(Wv, cfg.maxTWV);
-  let COT = Math.min(cfg.COT, roundUp(O, 4));
-  let THO = force.THO ?? balanced(Hq, Math.min(cfg.maxTHO, Math.max(1, Math.floor(cfg.accBudget / (COT * TWV)))));
-  // Small images leave the accumulator budget unused: spend it on more output channels, so
-  // each loaded input row feeds more FMAs.
-  while (force.COT === undefined && COT * 2 <= cfg.maxCOT && COT * 2 <= roundUp(O, 4) && COT * 2 * TWV * THO <= cfg.accBudget) COT *= 2;
-  COT = force.COT ?? COT;
-  if (COT % 4 !== 0) throw new Error(`${what}: COT must be a multiple of 4, got ${COT}`);
-  THO = Math.min(THO, Hq);
-  return {
-    COT, TWV, THO, WG: force.WG ?? cfg.WG,
-    tilesW: Math.ceil(Wv / TWV), tilesH: Math.ceil(Hq / THO), tilesO: Math.ceil(O / COT),
-  };
+  const Ov = Math.ceil(O / 4);
+  let COTV = Math.min(cfg.COTV, Ov);
+  // Narrow images leave the accumulator budget unused: spend it on more output channels, so
+  // each loaded input window feeds more FMAs.
+  while (COTV < cfg.maxCOTV && COTV < Ov && (COTV + 1) * TWV <= cfg.maxBlocks) COTV++;
+  COTV = force.COTV ?? COTV;
+  if (!(COTV >= 1 && COTV <= 4 && TWV >= 1 && TWV <= 4)) throw new Error(`${what}: tile COTV=${COTV} TWV=${TWV} outside 1–4`);
+  return { COTV, TWV, WG: force.WG ?? cfg.WG, tilesW: Math.ceil(Wv / TWV), tilesO: Math.ceil(O / (4 * COTV)) };
 }
 
 function i32Params(values: number[], label: string): Int32Array {
@@ -199,26 +188,51 @@ function i32Params(values: number[], label: string): Int32Array {
 
 const PREP_WG = 128;
 
-/** dst[nc][r][c] = src[nc][r+offH][c+offW] (0 outside), dst rows Wp4 vec4s long. */
-function padInto(rt: Runtime, label: string, src: BufferLike, NC: number, H: number, W: number, Hp: number, Wp4: number, offH: number, offW: number): PooledBuffer {
-  const total = NC * Hp * Wp4;
+/**
+ * dst[nc][r][φ][c] = src[nc][r+offH][c·S+φ+offW] for φ < P (0 outside src): a zero-padded copy
+ * with its columns split into stride phases, each phase row Wp4 vec4s long.
+ */
+function padInto(rt: Runtime, label: string, src: BufferLike, NC: number, H: number, W: number, Hp: number, S: number, P: number, Wp4: number, offH: number, offW: number): PooledBuffer {
+  const total = NC * Hp * P * Wp4;
   const dst = rt.allocF32(total * 4, `${label}.padded`);
   rt.dispatch({
     label: `${label} pad`,
     shader: 'conv2d_prep.wgsl',
     entry: 'pad',
     constants: { WG: PREP_WG },
-    params: i32Params([NC, H, W, Hp, Wp4, offH, offW, total], label),
+    params: i32Params([NC, H, W, Hp, S, P, Wp4, offH, offW, total], label),
     bindings: [src, dst],
     workgroups: grid1d(total, PREP_WG, rt.device.limits.maxComputeWorkgroupsPerDimension),
   });
   return dst;
 }
 
+/**
+ * How the forward kernel walks the taps of a kernel row: P stored column phases, groups of TK
+ * taps (Gp per phase, G in all). TK = the taps of phase 0 (at most 4), so only strided convs
+ * compute a few zero-weight taps (3×3 stride 2: 4 for 3).
+ */
+interface TapGroups {
+  P: number;
+  TK: number;
+  Gp: number;
+  G: number;
+}
+
+function tapGroups(KW: number, S: number): TapGroups {
+  const P = Math.min(S, KW);
+  const taps0 = Math.ceil(KW / S);
+  const TK = Math.min(4, taps0);
+  const Gp = Math.ceil(taps0 / TK);
+  return { P, TK, Gp, G: P * Gp };
+}
+
 interface RepackSpec {
   R: number;
-  KHp: number;
-  KWp: number;
+  KHk: number;
+  KWk: number;
+  S: number;
+  groups: TapGroups;
   OP: number;
   O: number;
   sO: number;
@@ -230,15 +244,21 @@ interface RepackSpec {
   dw: number;
 }
 
+/** Weights in the forward kernel's step order [R][KHk][G·TK][OP] (see conv2d_prep.wgsl:repack). */
 function repackWeights(rt: Runtime, label: string, w: BufferLike, r: RepackSpec): PooledBuffer {
-  const total = r.R * r.KHp * r.KWp * r.OP;
+  const g = r.groups;
+  const total = r.R * r.KHk * g.G * g.TK * r.OP;
   const dst = rt.allocF32(total, `${label}.packed_w`);
   rt.dispatch({
     label: `${label} repack weights`,
     shader: 'conv2d_prep.wgsl',
     entry: 'repack',
     constants: { WG: PREP_WG },
-    params: i32Params([r.R, r.KHp, r.KWp, r.OP, r.O, r.sO, r.sR, r.KWs, r.bh, r.dh, r.bw, r.dw, total], label),
+    params: i32Params([
+      r.R, r.KHk, g.G, g.Gp, g.TK, r.S, r.KWk, r.OP,
+      r.O, r.sO, r.sR, r.KWs, r.bh, r.dh, r.bw, r.dw,
+      total,
+    ], label),
     bindings: [w, dst],
     workgroups: grid1d(total, PREP_WG, rt.device.limits.maxComputeWorkgroupsPerDimension),
   });
@@ -248,14 +268,15 @@ function repackWeights(rt: Runtime, label: string, w: BufferLike, r: RepackSpec)
 interface TileDispatch {
   label: string;
   tile: Tile;
-  KH: number;
-  KW: number;
-  S: number;
+  groups: TapGroups;
+  /** Reduction channels, rows of the padded input, vec4s per phase row, stride. */
   R: number;
-  N: number;
-  O: number;
   Hp: number;
   Wp4: number;
+  S: number;
+  KH: number;
+  N: number;
+  O: number;
   outH: number;
   outW: number;
   Hq: number;
@@ -269,22 +290,28 @@ interface TileDispatch {
 
 function dispatchTile(rt: Runtime, d: TileDispatch, xp: BufferLike, wp: BufferLike, bias: BufferLike | null, out: BufferLike): void {
   const t = d.tile;
-  const total = t.tilesW * t.tilesH * d.N * t.tilesO;
-  const OV = (t.tilesO * t.COT) / 4;
+  const g = d.groups;
+  const total = t.tilesW * d.Hq * d.N * t.tilesO;
+  const OV = t.tilesO * t.COTV;
   rt.dispatch({
     label: d.label,
     shader: 'conv2d_forward.wgsl',
     constants: { WG: t.WG, HAS_BIAS: bias !== null, ACCUMULATE: d.accumulate },
-    defines: { COT: t.COT, TWV: t.TWV, THO: t.THO, KH: d.KH, KW: d.KW, S: d.S },
+    defines: { COTV: t.COTV, TWV: t.TWV, TK: g.TK },
     params: i32Params([
-      d.R, d.Hp, d.Wp4, d.O, OV, d.outH, d.outW, d.Hq,
-      d.Wq, d.soH, d.ooH, d.soW, d.ooW, t.tilesW, t.tilesH, d.N,
-      total,
+      d.R, d.Hp, d.Wp4, d.S, g.P, d.KH, g.G, g.Gp,
+      d.O, OV, d.outH, d.outW, d.Hq, d.Wq, d.soH, d.ooH,
+      d.soW, d.ooW, t.tilesW, d.N, total,
     ], d.label),
     // Without a bias the read-only packed weights stand in for the unused binding.
     bindings: [xp, wp, bias ?? wp, out],
     workgroups: grid1d(total, t.WG, rt.device.limits.maxComputeWorkgroupsPerDimension),
   });
+}
+
+/** vec4s per padded phase row: the last column tile reads TWV+1 vec4s from vec4 Gp−1 on. */
+function paddedRowVec4s(tile: Tile, g: TapGroups): number {
+  return tile.tilesW * tile.TWV + g.Gp;
 }
 
 /**
@@ -299,18 +326,19 @@ export function conv2dForward(rt: Runtime, x: BufferLike, w: BufferLike, bias: B
   if (bias) checkSize(op, 'bias', bias, [s.Co], s);
   checkSize(op, 'y', y, [s.N, s.Co, Ho, Wo], s);
   const label = `conv2d forward ${s.Ci}->${s.Co} k${s.KH}x${s.KW} s${s.stride} @${s.H}x${s.W}`;
-  const tile = chooseTile(FORWARD_TILES[rt.gpu.info.kind], s.Co, Ho, Wo, process.env.WGML_CONV_FWD, op);
+  const tile = chooseTile(FORWARD_TILES[rt.gpu.info.kind], s.Co, Wo, process.env.WGML_CONV_FWD, op);
   const S = s.stride;
-  const Hp = (tile.tilesH * tile.THO - 1) * S + s.KH;
-  const Wp4 = (tile.tilesW - 1) * tile.TWV * S + segVec4s(tile.TWV, S, s.KW);
-  const xp = padInto(rt, label, x, s.N * s.Ci, s.H, s.W, Hp, Wp4, -ph, -pw);
-  const OP = tile.tilesO * tile.COT;
+  const groups = tapGroups(s.KW, S);
+  const Hp = (Ho - 1) * S + s.KH;
+  const Wp4 = paddedRowVec4s(tile, groups);
+  const xp = padInto(rt, label, x, s.N * s.Ci, s.H, s.W, Hp, S, groups.P, Wp4, -ph, -pw);
+  const OP = tile.tilesO * tile.COTV * 4;
   const KK = s.KH * s.KW;
   const wp = repackWeights(rt, label, w, {
-    R: s.Ci, KHp: s.KH, KWp: s.KW, OP, O: s.Co, sO: s.Ci * KK, sR: KK, KWs: s.KW, bh: 0, dh: 1, bw: 0, dw: 1,
+    R: s.Ci, KHk: s.KH, KWk: s.KW, S, groups, OP, O: s.Co, sO: s.Ci * KK, sR: KK, KWs: s.KW, bh: 0, dh: 1, bw: 0, dw: 1,
   });
   dispatchTile(rt, {
-    label, tile, KH: s.KH, KW: s.KW, S, R: s.Ci, N: s.N, O: s.Co, Hp, Wp4,
+    label, tile, groups, R: s.Ci, Hp, Wp4, S, KH: s.KH, N: s.N, O: s.Co,
     outH: Ho, outW: Wo, Hq: Ho, Wq: Wo, soH: 1, ooH: 0, soW: 1, ooW: 0, accumulate: false,
   }, xp, wp, bias, y);
   rt.release(xp);
@@ -374,29 +402,30 @@ export function conv2dBackwardInput(rt: Runtime, dy: BufferLike, w: BufferLike, 
   for (const r of rows) {
     for (const c of cols) {
       if (r.taps === 0 || c.taps === 0 || r.count === 0 || c.count === 0) continue;
-      const tile = chooseTile(cfg, s.Ci, r.count, c.count, process.env.WGML_CONV_DX, op);
+      const tile = chooseTile(cfg, s.Ci, c.count, process.env.WGML_CONV_DX, op);
       // Phase position q reads dy rows q + q0 − (taps − 1) … q + q0 (zero outside dy).
       const offH = r.q0 - (r.taps - 1);
       const offW = c.q0 - (c.taps - 1);
-      const Hp = tile.tilesH * tile.THO - 1 + r.taps;
-      const Wp4 = (tile.tilesW - 1) * tile.TWV + segVec4s(tile.TWV, 1, c.taps);
+      const groups = tapGroups(c.taps, 1);
+      const Hp = r.count - 1 + r.taps;
+      const Wp4 = paddedRowVec4s(tile, groups);
       const key = `${offH},${offW},${Hp},${Wp4}`;
       let dyp = padded.get(key);
       if (!dyp) {
-        dyp = padInto(rt, label, dy, s.N * s.Co, Ho, Wo, Hp, Wp4, offH, offW);
+        dyp = padInto(rt, label, dy, s.N * s.Co, Ho, Wo, Hp, 1, 1, Wp4, offH, offW);
         padded.set(key, dyp);
         temps.push(dyp);
       }
-      const OP = tile.tilesO * tile.COT;
+      const OP = tile.tilesO * tile.COTV * 4;
       // Packed [co][u][v][ci] = w[co][ci][rho + S·(taps−1−u)][…]: transposed and flipped.
       const wp = repackWeights(rt, label, w, {
-        R: s.Co, KHp: r.taps, KWp: c.taps, OP, O: s.Ci, sO: KK, sR: s.Ci * KK, KWs: s.KW,
+        R: s.Co, KHk: r.taps, KWk: c.taps, S: 1, groups, OP, O: s.Ci, sO: KK, sR: s.Ci * KK, KWs: s.KW,
         bh: r.rho + S * (r.taps - 1), dh: -S, bw: c.rho + S * (c.taps - 1), dw: -S,
       });
       temps.push(wp);
       dispatchTile(rt, {
         label: S > 1 ? `${label} phase ${r.rho},${c.rho}` : label,
-        tile, KH: r.taps, KW: c.taps, S: 1, R: s.Co, N: s.N, O: s.Ci, Hp, Wp4,
+        tile, groups, R: s.Co, Hp, Wp4, S: 1, KH: r.taps, N: s.N, O: s.Ci,
         outH: s.H, outW: s.W, Hq: r.count, Wq: c.count,
         soH: S, ooH: S * r.q0 + r.rho - ph, soW: S, ooW: S * c.q0 + c.rho - pw, accumulate,
       }, dyp, wp, null, dx);
@@ -408,9 +437,9 @@ export function conv2dBackwardInput(rt: Runtime, dy: BufferLike, w: BufferLike, 
 interface WeightGradPlan {
   COT: number;
   CIT: number;
-  TWV: number;
   WG: number;
-  nBlocks: number;
+  /** dy vec4s per row. */
+  Wdv: number;
   rowsPerChunk: number;
   chunks: number;
   tilesCo: number;
@@ -419,28 +448,20 @@ interface WeightGradPlan {
 
 function planWeightGrad(cfg: Conv2dWeightGradConfig, s: Conv2dShape, Ho: number, Wo: number, nOut: number, env: string | undefined): WeightGradPlan {
   const force = parseOverride(env, 'conv2dBackwardWeight');
-  const taps = s.KH * s.KW;
-  const Wv = Math.ceil(Wo / 4);
-  const TWV = force.TWV ?? balanced(Wv, cfg.maxTWV);
-  let CIT = Math.min(cfg.CIT, s.Ci);
-  let COT = Math.min(cfg.COT, s.Co);
-  while (CIT > 1 && COT * CIT * taps > cfg.accBudget) CIT--;
-  while (COT > 1 && COT * CIT * taps > cfg.accBudget) COT--;
-  COT = force.COT ?? COT;
-  CIT = force.CIT ?? CIT;
+  const COT = force.COT ?? Math.min(cfg.COT, s.Co);
+  const CIT = force.CIT ?? Math.min(cfg.CIT, s.Ci);
+  if (!(COT >= 1 && COT <= 4 && CIT >= 1 && CIT <= 4)) throw new Error(`conv2dBackwardWeight: tile COT=${COT} CIT=${CIT} outside 1–4`);
   const tilesCo = Math.ceil(s.Co / COT);
   const tilesCi = Math.ceil(s.Ci / CIT);
-  const nBlocks = Math.ceil(Wv / TWV);
+  const Wdv = Math.ceil(Wo / 4);
   const rows = s.N * Ho;
-  // Each accumulator lane adds one term per vec4 column per row.
-  const maxRowsPerChunk = Math.max(1, Math.floor(cfg.laneTerms / (nBlocks * TWV)));
-  let chunks = Math.max(Math.ceil(rows / maxRowsPerChunk), Math.ceil(cfg.minThreads / (tilesCo * tilesCi)));
+  // Each accumulator lane adds one term per dy vec4 of a row.
+  const maxRowsPerChunk = Math.max(1, Math.floor(cfg.laneTerms / Wdv));
+  const tapGroups = s.KH * Math.ceil(Math.ceil(s.KW / s.stride) / 4);
+  let chunks = Math.max(Math.ceil(rows / maxRowsPerChunk), Math.ceil(cfg.minThreads / (tilesCo * tilesCi * tapGroups)));
   chunks = Math.max(1, Math.min(chunks, rows, Math.floor(cfg.maxPartialFloats / nOut)));
   const rowsPerChunk = Math.ceil(rows / chunks);
-  return {
-    COT, CIT, TWV, WG: force.WG ?? cfg.WG, nBlocks, rowsPerChunk,
-    chunks: Math.ceil(rows / rowsPerChunk), tilesCo, tilesCi,
-  };
+  return { COT, CIT, WG: force.WG ?? cfg.WG, Wdv, rowsPerChunk, chunks: Math.ceil(rows / rowsPerChunk), tilesCo, tilesCi };
 }
 
 /**
@@ -465,35 +486,46 @@ export function conv2dBackwardWeight(rt: Runtime, x: BufferLike, dy: BufferLike,
   const nW = s.Co * s.Ci * s.KH * s.KW;
   const nB = db ? s.Co : 0;
   const plan = planWeightGrad(WEIGHT_GRAD[rt.gpu.info.kind], s, Ho, Wo, nW + nB, process.env.WGML_CONV_DW);
-  const Wdv = plan.nBlocks * plan.TWV;
+  const { Wdv } = plan;
   const Hp = (Ho - 1) * S + s.KH;
-  const Wp4 = (plan.nBlocks - 1) * plan.TWV * S + segVec4s(plan.TWV, S, s.KW);
+  // Phase 0 has the most taps; a group of taps reads Wdv + 1 vec4s from vec4 ⌊a0/4⌋ on.
+  const Wp4 = Wdv + Math.ceil(Math.ceil(s.KW / S) / 4);
+  const P = Math.min(S, s.KW);
   const temps: PooledBuffer[] = [];
-  const xp = padInto(rt, label, x, s.N * s.Ci, s.H, s.W, Hp, Wp4, -ph, -pw);
+  const xp = padInto(rt, label, x, s.N * s.Ci, s.H, s.W, Hp, S, P, Wp4, -ph, -pw);
   temps.push(xp);
   let dyv: BufferLike = dy;
   if (Wdv * 4 !== Wo) {
-    // Whole blocks of 4·TWV columns, zero beyond Wo, so padded columns add nothing.
-    const dyp = padInto(rt, label, dy, s.N * s.Co, Ho, Wo, Ho, Wdv, 0, 0);
+    // Whole vec4s per row, zero beyond Wo, so padded columns add nothing.
+    const dyp = padInto(rt, label, dy, s.N * s.Co, Ho, Wo, Ho, 1, 1, Wdv, 0, 0);
     temps.push(dyp);
     dyv = dyp;
   }
   const stride = nW + nB;
   const part = rt.allocF32(plan.chunks * stride, `${label}.partials`);
   temps.push(part);
-  const total = plan.tilesCi * plan.tilesCo * plan.chunks;
-  rt.dispatch({
-    label,
-    shader: 'conv2d_backward_weight.wgsl',
-    constants: { WG: plan.WG, HAS_BIAS: db !== null },
-    defines: { COT: plan.COT, CIT: plan.CIT, TWV: plan.TWV, KH: s.KH, KW: s.KW, S },
-    params: i32Params([
-      s.Ci, s.Co, Ho, s.N * Ho, plan.rowsPerChunk, Wdv, plan.nBlocks, Hp,
-      Wp4, plan.tilesCi, plan.tilesCo, total, stride, nW,
-    ], label),
-    bindings: [xp, dyv, part],
-    workgroups: grid1d(total, plan.WG, rt.device.limits.maxComputeWorkgroupsPerDimension),
-  });
+  for (let phase = 0; phase < P; phase++) {
+    const taps = Math.ceil((s.KW - phase) / S);
+    if (taps <= 0) continue;
+    // Taps go in groups of TK starting at multiples of 4 (the shader's window shifts are 0…3).
+    const TK = Math.min(4, taps);
+    const groups = Math.ceil(taps / TK);
+    const total = plan.tilesCi * plan.tilesCo * s.KH * groups * plan.chunks;
+    const withBias = db !== null && phase === 0;
+    rt.dispatch({
+      label: S > 1 ? `${label} phase ${phase}` : label,
+      shader: 'conv2d_backward_weight.wgsl',
+      constants: { WG: plan.WG, HAS_BIAS: withBias },
+      defines: { COT: plan.COT, CIT: plan.CIT, TK },
+      params: i32Params([
+        s.Ci, s.Co, Ho, s.N * Ho, plan.rowsPerChunk, Wdv, Hp, Wp4,
+        S, s.KH, s.KW, phase, taps, groups, plan.tilesCi, plan.tilesCo,
+        total, stride, nW, P,
+      ], label),
+      bindings: [xp, dyv, part],
+      workgroups: grid1d(total, plan.WG, rt.device.limits.maxComputeWorkgroupsPerDimension),
+    });
+  }
   // The reduce entry always binds a bias output; without one a scratch float stands in.
   const dbOut = db ?? rt.allocF32(1, `${label}.no_bias`);
   if (!db) temps.push(dbOut as PooledBuffer);
@@ -513,7 +545,7 @@ export function conv2dBackwardWeight(rt: Runtime, x: BufferLike, dy: BufferLike,
 export function conv2dPlan(kind: AdapterKind, s: Conv2dShape): { forward: Tile; weightGrad: WeightGradPlan } {
   const { Ho, Wo } = validate('conv2dPlan', s);
   return {
-    forward: chooseTile(FORWARD_TILES[kind], s.Co, Ho, Wo, process.env.WGML_CONV_FWD, 'conv2dPlan'),
+    forward: chooseTile(FORWARD_TILES[kind], s.Co, Wo, process.env.WGML_CONV_FWD, 'conv2dPlan'),
     weightGrad: planWeightGrad(WEIGHT_GRAD[kind], s, Ho, Wo, s.Co * s.Ci * s.KH * s.KW + s.Co, process.env.WGML_CONV_DW),
   };
 }

@@ -158,23 +158,25 @@ describe('conv2d GPU vs float64 reference', () => {
   });
 
   it('keeps pool memory flat over repeated calls (temporaries go back to the pool)', async () => {
+    // The first case's shape and options, so no new pipelines are compiled.
     const s: Conv2dShape = { N: 1, Ci: 3, H: 9, W: 11, Co: 5, KH: 3, KW: 3, stride: 1, pad: 1 };
     const { Ho, Wo } = conv2dOutputSize(s);
     const X = rt.allocF32(s.N * s.Ci * s.H * s.W);
     const Wb = rt.allocF32(s.Co * s.Ci * 9);
+    const B = rt.allocF32(s.Co);
     const Y = rt.allocF32(s.N * s.Co * Ho * Wo);
     const before = rt.pool.stats().bytesInUse;
     let allocated = 0;
     for (let step = 0; step < 3; step++) {
-      conv2dForward(rt, X, Wb, null, Y, s);
+      conv2dForward(rt, X, Wb, B, Y, s);
       conv2dBackwardInput(rt, Y, Wb, X, s);
-      conv2dBackwardWeight(rt, X, Y, Wb, null, s);
+      conv2dBackwardWeight(rt, X, Y, Wb, B, s);
       await rt.finish();
       if (step === 1) allocated = rt.pool.stats().bytesAllocated;
     }
     expect(rt.pool.stats().bytesInUse).toBe(before);
     expect(rt.pool.stats().bytesAllocated).toBe(allocated);
-    for (const buf of [X, Wb, Y]) rt.release(buf);
+    for (const buf of [X, Wb, B, Y]) rt.release(buf);
   });
 
   it('rejects bad shapes and short buffers with errors that name the op', () => {
