@@ -65,20 +65,37 @@ function median(v: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-/** Seconds per call: one untimed warm-up (compile), then `reps` synced calls; median. */
-async function time(rt: Runtime, reps: number, f: () => void): Promise<{ seconds: number; firstSeconds: number }> {
+interface Timing {
+  /** Median wall-clock seconds per call. */
+  seconds: number;
+  /** Median CPU seconds (all threads of this process, i.e. the software GPU's workers) per call. */
+  cpuSeconds: number;
+  /** The untimed first call, which includes JIT compilation. */
+  firstSeconds: number;
+}
+
+/**
+ * One untimed warm-up (compile), then `reps` synced calls; medians. CPU time is reported too
+ * because the machine is shared: a software GPU's CPU seconds for the same work barely move
+ * when other processes compete for the cores, while wall time does.
+ */
+async function time(rt: Runtime, reps: number, f: () => void): Promise<Timing> {
   const t0 = performance.now();
   f();
   await rt.finish();
   const firstSeconds = (performance.now() - t0) / 1000;
-  const runs: number[] = [];
+  const wall: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < reps; i++) {
+    const c = process.cpuUsage();
     const t = performance.now();
     f();
     await rt.finish();
-    runs.push((performance.now() - t) / 1000);
+    wall.push((performance.now() - t) / 1000);
+    const d = process.cpuUsage(c);
+    cpu.push((d.user + d.system) / 1e6);
   }
-  return { seconds: median(runs), firstSeconds };
+  return { seconds: median(wall), cpuSeconds: median(cpu), firstSeconds };
 }
 
 function randomBuffer(rt: Runtime, n: number, seed: number, label: string): PooledBuffer {
@@ -91,10 +108,16 @@ function randomBuffer(rt: Runtime, n: number, seed: number, label: string): Pool
   return rt.upload(a, label);
 }
 
-interface MatmulResult {
+interface MatmulResult extends Timing {
   tile: string;
-  seconds: number;
   gflops: number;
+  /** GFLOP per CPU-second. */
+  gflopsPerCpu: number;
+}
+
+interface Rate extends Timing {
+  gflops: number;
+  gflopsPerCpu: number;
 }
 
 interface ConvResult {
@@ -106,9 +129,9 @@ interface ConvResult {
   count: number;
   gflop: number;
   tiles: ReturnType<typeof conv2dPlan>;
-  forward: { seconds: number; gflops: number; firstSeconds: number };
-  backwardInput: { seconds: number; gflops: number; firstSeconds: number };
-  backwardWeight: { seconds: number; gflops: number; firstSeconds: number };
+  forward: Rate;
+  backwardInput: Rate;
+  backwardWeight: Rate;
 }
 
 async function benchMatmul(rt: Runtime, tiles: string[], reps: number, log: (s: string) => void): Promise<MatmulResult[]> {
@@ -123,9 +146,10 @@ async function benchMatmul(rt: Runtime, tiles: string[], reps: number, log: (s: 
     else process.env.WGML_MATMUL_TILE = tile;
     const t = matmulTiling(rt.gpu.info.kind);
     const name = `${t.TM}x${t.TN}`;
-    const { seconds } = await time(rt, reps, () => matmul(rt, A, B, C, { M: n, N: n, K: n }));
-    const r = { tile: tile === 'default' ? `${name} (default)` : name, seconds, gflops: (2 * n ** 3) / seconds / 1e9 };
-    log(`matmul 1024³ tile ${r.tile}: ${r.gflops.toFixed(2)} GFLOP/s (${(seconds * 1e3).toFixed(0)} ms)`);
+    const t0 = await time(rt, reps, () => matmul(rt, A, B, C, { M: n, N: n, K: n }));
+    const flop = 2 * n ** 3;
+    const r = { tile: tile === 'default' ? `${name} (default)` : name, ...t0, gflops: flop / t0.seconds / 1e9, gflopsPerCpu: flop / t0.cpuSeconds / 1e9 };
+    log(`matmul 1024³ tile ${r.tile}: ${r.gflops.toFixed(2)} GFLOP/s, ${r.gflopsPerCpu.toFixed(2)} GFLOP/CPU-s (${(t0.seconds * 1e3).toFixed(0)} ms)`);
     out.push(r);
   }
   if (saved === undefined) delete process.env.WGML_MATMUL_TILE;
@@ -148,7 +172,7 @@ async function benchConv(rt: Runtime, c: NamedConv, reps: number): Promise<ConvR
   const dw = rt.allocF32(nw, 'bench.dw');
   // ResNet convs have no bias (BatchNorm follows), so none is timed.
   const flops = conv2dFlops(s);
-  const rate = (t: { seconds: number; firstSeconds: number }) => ({ ...t, gflops: flops / t.seconds / 1e9 });
+  const rate = (t: Timing): Rate => ({ ...t, gflops: flops / t.seconds / 1e9, gflopsPerCpu: flops / t.cpuSeconds / 1e9 });
   const forward = rate(await time(rt, reps, () => conv2dForward(rt, x, w, null, y, s)));
   const backwardInput = rate(await time(rt, reps, () => conv2dBackwardInput(rt, dy, w, dx, s)));
   const backwardWeight = rate(await time(rt, reps, () => conv2dBackwardWeight(rt, x, dy, dw, null, s)));
@@ -161,50 +185,68 @@ async function benchConv(rt: Runtime, c: NamedConv, reps: number): Promise<ConvR
   };
 }
 
-function markdown(meta: Record<string, unknown>, mm: MatmulResult[], convs: ConvResult[], best: number): string {
-  const pct = (g: number) => `${((100 * g) / best).toFixed(0)}%`;
+interface Best {
+  wall: number;
+  cpu: number;
+}
+
+function markdown(meta: Record<string, unknown>, mm: MatmulResult[], convs: ConvResult[], best: Best): string {
+  const pw = (g: number) => `${((100 * g) / best.wall).toFixed(0)}%`;
+  const pc = (g: number) => `${((100 * g) / best.cpu).toFixed(0)}%`;
   const lines = [
     `# wgml kernel benchmark — ${meta.adapter}`,
     '',
-    `Adapter: ${meta.adapterName} (${meta.adapter}); batch ${meta.batch}; ${meta.reps} timed reps (median) after one warm-up; ${meta.date}.`,
-    `Host: ${meta.host}. Timings on a shared 2-core machine are noisy: compare ratios within one run.`,
+    `Adapter: ${meta.adapterName} (${meta.adapter}); batch ${meta.batch}; median of ${meta.reps} timed rep(s) after one warm-up; ${meta.date}; ${meta.host}.`,
+    'Each call includes its launcher\'s cheap passes (padding copy, weight repack, weight-gradient reduce), as in training.',
+    'The machine is shared (2 cores): wall-clock GFLOP/s move with other load, so GFLOP per CPU-second of this process',
+    '(the software GPU\'s worker threads) is given too; ratios to the matmul use the same metric on both sides.',
     '',
-    '## matmul 1024³',
+    '## matmul 1024³ (src/kernels/matmul.ts, WGML_MATMUL_TILE sweep)',
     '',
-    '| tile TM×TN | ms | GFLOP/s |',
-    '|---|---:|---:|',
-    ...mm.map((r) => `| ${r.tile} | ${(r.seconds * 1e3).toFixed(1)} | ${r.gflops.toFixed(2)} |`),
+    '| tile TM×TN | ms | GFLOP/s | GFLOP/CPU-s |',
+    '|---|---:|---:|---:|',
+    ...mm.map((r) => `| ${r.tile} | ${(r.seconds * 1e3).toFixed(1)} | ${r.gflops.toFixed(2)} | ${r.gflopsPerCpu.toFixed(2)} |`),
     '',
-    `Best matmul: **${best.toFixed(2)} GFLOP/s**. Targets: conv forward ≥ 60% of it on 3×3 shapes, backward passes ≥ 40%.`,
+    `Best matmul: **${best.wall.toFixed(2)} GFLOP/s** wall, ${best.cpu.toFixed(2)} GFLOP/CPU-s. Targets: conv forward ≥ 60% of it on 3×3 shapes, backward passes ≥ 40%.`,
     '',
     '## conv2d (ResNet18 at 112×112)',
     '',
-    '| stem | conv | Ci→Co | k | s | in | out | GFLOP | fwd GFLOP/s | dx GFLOP/s | dw GFLOP/s | fwd % | dx % | dw % | fwd tile (channels×columns) |',
-    '|---|---|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|',
+    'GFLOP/s are wall-clock; "% mm" is the share of the best matmul (wall), "% mm cpu" the same in GFLOP per CPU-second.',
+    '',
+    '| stem | conv | Ci→Co | k | s | in→out | GFLOP | fwd GFLOP/s | dx GFLOP/s | dw GFLOP/s | fwd % mm | dx % mm | dw % mm | fwd/dx/dw % mm cpu | fwd tile (ch×cols) |',
+    '|---|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|',
     ...convs.map((c) => {
       const s = c.shape;
       const t = c.tiles.forward;
-      return `| ${c.stem} | ${c.name} | ${s.Ci}→${s.Co} | ${s.KH}×${s.KW} | ${s.stride} | ${s.H}² | ${c.Ho}² | ${c.gflop.toFixed(2)} | ${c.forward.gflops.toFixed(2)} | ${c.backwardInput.gflops.toFixed(2)} | ${c.backwardWeight.gflops.toFixed(2)} | ${pct(c.forward.gflops)} | ${pct(c.backwardInput.gflops)} | ${pct(c.backwardWeight.gflops)} | ${4 * t.COTV}×${4 * t.TWV} |`;
+      return `| ${c.stem} | ${c.name} | ${s.Ci}→${s.Co} | ${s.KH}×${s.KW} | ${s.stride} | ${s.H}→${c.Ho} | ${c.gflop.toFixed(2)} | ` +
+        `${c.forward.gflops.toFixed(2)} | ${c.backwardInput.gflops.toFixed(2)} | ${c.backwardWeight.gflops.toFixed(2)} | ` +
+        `${pw(c.forward.gflops)} | ${pw(c.backwardInput.gflops)} | ${pw(c.backwardWeight.gflops)} | ` +
+        `${pc(c.forward.gflopsPerCpu)} / ${pc(c.backwardInput.gflopsPerCpu)} / ${pc(c.backwardWeight.gflopsPerCpu)} | ${4 * t.COTV}×${4 * t.TWV} |`;
     }),
     '',
   ];
   const k3 = convs.filter((c) => c.shape.KH === 3);
   if (k3.length) {
     const gm = (f: (c: ConvResult) => number) => Math.exp(k3.reduce((a, c) => a + Math.log(f(c)), 0) / k3.length);
+    const fw = gm((c) => c.forward.gflops);
+    const dx = gm((c) => c.backwardInput.gflops);
+    const dw = gm((c) => c.backwardWeight.gflops);
+    const min = (f: (c: ConvResult) => number) => Math.min(...k3.map(f));
     lines.push(
-      `3×3 shapes, geometric mean: forward ${gm((c) => c.forward.gflops).toFixed(2)} GFLOP/s (${pct(gm((c) => c.forward.gflops))}), ` +
-        `input grad ${gm((c) => c.backwardInput.gflops).toFixed(2)} (${pct(gm((c) => c.backwardInput.gflops))}), ` +
-        `weight grad ${gm((c) => c.backwardWeight.gflops).toFixed(2)} (${pct(gm((c) => c.backwardWeight.gflops))}) of the best matmul.`,
+      `3×3 shapes (geometric mean, wall): forward ${fw.toFixed(2)} GFLOP/s = ${pw(fw)} of the best matmul (target 60%), ` +
+        `input gradient ${dx.toFixed(2)} = ${pw(dx)}, weight gradient ${dw.toFixed(2)} = ${pw(dw)} (targets 40%). ` +
+        `Worst 3×3 shape: forward ${pw(min((c) => c.forward.gflops))}, input gradient ${pw(min((c) => c.backwardInput.gflops))}, weight gradient ${pw(min((c) => c.backwardWeight.gflops))}.`,
       '',
     );
   }
   for (const stem of ['cifar', 'torchvision']) {
     const cs = convs.filter((c) => c.stem === stem);
     if (!cs.length) continue;
-    // Time of all convs of one training step (each shape × its count in the network).
-    const t = cs.reduce((a, c) => a + c.count * (c.forward.seconds + c.backwardInput.seconds + c.backwardWeight.seconds), 0);
-    const g = cs.reduce((a, c) => a + c.count * 3 * c.gflop, 0);
-    lines.push(`${stem} stem: all convs of one step (fwd+dx+dw, each shape × its count) ${t.toFixed(2)} s for ${g.toFixed(1)} GFLOP = ${(g / t).toFixed(2)} GFLOP/s (the first conv's dx is included although training does not need it).`, '');
+    // Time of all convs of one training step (each shape × its count in the network); the
+    // stem's input gradient is left out because training does not need it.
+    const t = cs.reduce((a, c) => a + c.count * (c.forward.seconds + (c.name === 'conv1' ? 0 : c.backwardInput.seconds) + c.backwardWeight.seconds), 0);
+    const g = cs.reduce((a, c) => a + c.count * (c.name === 'conv1' ? 2 : 3) * c.gflop, 0);
+    lines.push(`${stem} stem, all convs of one training step at batch ${meta.batch} (forward + input gradient + weight gradient, each shape × its count in ResNet18, no input gradient for conv1): ${t.toFixed(2)} s for ${g.toFixed(1)} GFLOP = ${(g / t).toFixed(2)} GFLOP/s.`, '');
   }
   return lines.join('\n');
 }
@@ -222,7 +264,7 @@ async function main(): Promise<void> {
   log(`adapter: ${rt.gpu.info.name} (${kind}); batch ${batch}; reps ${reps}`);
   const tiles = args.matmulTiles ?? (args.quick ? ['default', '8x16'] : ['default', '4x4', '4x8', '8x16', '16x16']);
   const mm = await benchMatmul(rt, tiles, reps, log);
-  const best = Math.max(...mm.map((r) => r.gflops));
+  const best = { wall: Math.max(...mm.map((r) => r.gflops)), cpu: Math.max(...mm.map((r) => r.gflopsPerCpu)) };
 
   const stems = args.stem === 'both' ? (['cifar', 'torchvision'] as const) : ([args.stem] as const);
   const shapes = stems.flatMap((st) => resnet18ConvShapes(st, batch)).filter((c) => !args.only || `${c.stem} ${c.name}`.includes(args.only));
@@ -231,6 +273,7 @@ async function main(): Promise<void> {
     const r = await benchConv(rt, c, reps);
     log(
       `${c.stem.padEnd(11)} ${c.name.padEnd(24)} ${r.gflop.toFixed(2).padStart(7)} GFLOP  fwd ${r.forward.gflops.toFixed(2)}  dx ${r.backwardInput.gflops.toFixed(2)}  dw ${r.backwardWeight.gflops.toFixed(2)} GFLOP/s` +
+        `  (per CPU-s ${r.forward.gflopsPerCpu.toFixed(2)}/${r.backwardInput.gflopsPerCpu.toFixed(2)}/${r.backwardWeight.gflopsPerCpu.toFixed(2)})` +
         `  (first calls ${r.forward.firstSeconds.toFixed(1)}/${r.backwardInput.firstSeconds.toFixed(1)}/${r.backwardWeight.firstSeconds.toFixed(1)} s)`,
     );
     convs.push(r);
@@ -245,7 +288,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     host: `${process.platform} node ${process.version}`,
   };
-  const result = { meta, matmul: mm, bestMatmulGflops: best, conv2d: convs };
+  const result = { meta, matmul: mm, bestMatmul: best, conv2d: convs };
   const md = markdown(meta, mm, convs, best);
   const dir = join(fileURLToPath(new URL('.', import.meta.url)), 'results');
   mkdirSync(dir, { recursive: true });

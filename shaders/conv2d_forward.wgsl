@@ -40,6 +40,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read> Wt: array<vec4f>;
 @group(0) @binding(3) var<storage, read> B: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
+// The same binding seen as vec4s, used only by main_vec4_out.
+@group(0) @binding(4) var<storage, read_write> Y4: array<vec4f>;
 
 override WG: u32 = 64u;
 override HAS_BIAS: bool = false;
@@ -97,24 +99,22 @@ fn win1(a: vec4f, b: vec4f) -> vec4f { return vec4f(a.yzw, b.x); }
 fn win2(a: vec4f, b: vec4f) -> vec4f { return vec4f(a.zw, b.xy); }
 fn win3(a: vec4f, b: vec4f) -> vec4f { return vec4f(a.w, b.xyz); }
 
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let id = gid.x + gid.y * nwg.x * WG;
-  if (id >= p.total) { return; }
-  // Column tiles vary fastest and the channel tile slowest, so a workgroup shares weights.
+struct Origin { n: u32, oh: u32, ot: u32, ov0: u32 }
+
+// Column tiles vary fastest and the channel tile slowest, so a workgroup shares weights.
+fn origin(id: u32) -> Origin {
   let tw = id % p.tilesW;
   var q = id / p.tilesW;
   let oh = q % p.Hq;
   q /= p.Hq;
-  let n = q % p.N;
-  let ot = q / p.N;
-  let ov0 = tw * TWV;
+  return Origin(q % p.N, oh, q / p.N, tw * TWV);
+}
 
-  var acc: Tile;
+fn accumulate(acc: ptr<function, Tile>, t: Origin) {
   let S = p.S;
-  let xImage = n * p.R * p.Hp;
+  let xImage = t.n * p.R * p.Hp;
   let steps = p.R * p.KH * p.G;
-  var wb = ot * COTV;
+  var wb = t.ot * COTV;
   let wStep = TK * p.OV;
   for (var st = 0u; st < steps; st++) {
     let gi = st % p.G;
@@ -123,7 +123,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     let r = rk / p.KH;
     let ph = gi / p.Gp;
     // Groups after the first in a phase have TK = 4 and start at tap 4g: vec4 column g.
-    let sb = ((xImage + r * p.Hp + oh * S + kh) * p.P + ph) * p.Wp4 + gi % p.Gp + ov0;
+    let sb = ((xImage + r * p.Hp + t.oh * S + kh) * p.P + ph) * p.Wp4 + gi % p.Gp + t.ov0;
     let s0 = X[sb];
     let s1 = X[sb + 1u];
     var s2 = vec4f();
@@ -132,35 +132,76 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     if (TWV > 1u) { s2 = X[sb + 2u]; }
     if (TWV > 2u) { s3 = X[sb + 3u]; }
     if (TWV > 3u) { s4 = X[sb + 4u]; }
-    tapStep(&acc, loadWeights(wb), s0, s1, s2, s3);
+    tapStep(acc, loadWeights(wb), s0, s1, s2, s3);
     if (TK > 1u) {
-      tapStep(&acc, loadWeights(wb + p.OV), win1(s0, s1), win1(s1, s2), win1(s2, s3), win1(s3, s4));
+      tapStep(acc, loadWeights(wb + p.OV), win1(s0, s1), win1(s1, s2), win1(s2, s3), win1(s3, s4));
     }
     if (TK > 2u) {
-      tapStep(&acc, loadWeights(wb + 2u * p.OV), win2(s0, s1), win2(s1, s2), win2(s2, s3), win2(s3, s4));
+      tapStep(acc, loadWeights(wb + 2u * p.OV), win2(s0, s1), win2(s1, s2), win2(s2, s3), win2(s3, s4));
     }
     if (TK > 3u) {
-      tapStep(&acc, loadWeights(wb + 3u * p.OV), win3(s0, s1), win3(s1, s2), win3(s2, s3), win3(s3, s4));
+      tapStep(acc, loadWeights(wb + 3u * p.OV), win3(s0, s1), win3(s1, s2), win3(s2, s3), win3(s3, s4));
     }
     wb += wStep;
   }
+}
 
-  let orow = oh * p.soH + p.ooH;
+fn biasOf(o: u32) -> f32 {
+  if (HAS_BIAS) { return B[o]; }
+  return 0.0;
+}
+
+// Scalar stores: any output stride and offset (the input gradient's stride phases, odd widths).
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let id = gid.x + gid.y * nwg.x * WG;
+  if (id >= p.total) { return; }
+  let t = origin(id);
+  var acc: Tile;
+  accumulate(&acc, t);
+  let orow = t.oh * p.soH + p.ooH;
   for (var c = 0u; c < COTV; c++) {
     for (var e = 0u; e < 4u; e++) {
-      let o = (ot * COTV + c) * 4u + e;
+      let o = (t.ot * COTV + c) * 4u + e;
       if (o >= p.O) { return; }
-      var bv = 0.0;
-      if (HAS_BIAS) { bv = B[o]; }
-      let base = ((n * p.O + o) * p.outH + orow) * p.outW + p.ooW;
+      let bv = biasOf(o);
+      let base = ((t.n * p.O + o) * p.outH + orow) * p.outW + p.ooW;
       for (var j = 0u; j < TWV; j++) {
         let v4 = acc[j * 4u + c][e] + vec4f(bv);
         for (var l = 0u; l < 4u; l++) {
-          let ow = (ov0 + j) * 4u + l;
+          let ow = (t.ov0 + j) * 4u + l;
           if (ow < p.Wq) {
             let idx = base + ow * p.soW;
             if (ACCUMULATE) { Y[idx] += v4[l]; } else { Y[idx] = v4[l]; }
           }
+        }
+      }
+    }
+  }
+}
+
+// vec4 stores, when output rows are whole vec4s: soW = 1 and outW, ooW, Wq multiples of 4.
+// Stores are a per-lane loop each on lavapipe, which dominates convs with few input channels.
+@compute @workgroup_size(WG)
+fn main_vec4_out(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let id = gid.x + gid.y * nwg.x * WG;
+  if (id >= p.total) { return; }
+  let t = origin(id);
+  var acc: Tile;
+  accumulate(&acc, t);
+  let orow = t.oh * p.soH + p.ooH;
+  let Wq4 = p.Wq / 4u;
+  for (var c = 0u; c < COTV; c++) {
+    for (var e = 0u; e < 4u; e++) {
+      let o = (t.ot * COTV + c) * 4u + e;
+      if (o >= p.O) { return; }
+      let bv = biasOf(o);
+      let base = (((t.n * p.O + o) * p.outH + orow) * p.outW + p.ooW) / 4u;
+      for (var j = 0u; j < TWV; j++) {
+        let ov = t.ov0 + j;
+        if (ov < Wq4) {
+          let v4 = acc[j * 4u + c][e] + vec4f(bv);
+          if (ACCUMULATE) { Y4[base + ov] += v4; } else { Y4[base + ov] = v4; }
         }
       }
     }

@@ -293,9 +293,12 @@ function dispatchTile(rt: Runtime, d: TileDispatch, xp: BufferLike, wp: BufferLi
   const g = d.groups;
   const total = t.tilesW * d.Hq * d.N * t.tilesO;
   const OV = t.tilesO * t.COTV;
+  // Whole-vec4 output rows take vec4 stores.
+  const vec4Out = d.soW === 1 && d.outW % 4 === 0 && d.ooW % 4 === 0 && d.Wq % 4 === 0;
   rt.dispatch({
     label: d.label,
     shader: 'conv2d_forward.wgsl',
+    entry: vec4Out ? 'main_vec4_out' : 'main',
     constants: { WG: t.WG, HAS_BIAS: bias !== null, ACCUMULATE: d.accumulate },
     defines: { COTV: t.COTV, TWV: t.TWV, TK: g.TK },
     params: i32Params([

@@ -92,14 +92,17 @@ describe('conv2d GPU vs float64 reference', () => {
     { s: { N: 2, Ci: 5, H: 9, W: 9, Co: 7, KH: 3, KW: 3, stride: 2, pad: 1 }, bias: false, accumulate: false },
     { s: { N: 2, Ci: 7, H: 11, W: 10, Co: 13, KH: 1, KW: 1, stride: 2, pad: 0 }, bias: false, accumulate: true },
     { s: { N: 1, Ci: 3, H: 11, W: 13, Co: 5, KH: 7, KW: 7, stride: 2, pad: 3 }, bias: true, accumulate: false },
-    { s: { N: 2, Ci: 13, H: 5, W: 7, Co: 9, KH: 3, KW: 3, stride: 1, pad: 0 }, bias: true, accumulate: true },
+    { s: { N: 2, Ci: 13, H: 5, W: 8, Co: 9, KH: 3, KW: 3, stride: 1, pad: 0 }, bias: true, accumulate: true },
     // H = 10, pad 0, stride 2: input row 9 (and column 8) feeds no output, so its gradient is 0.
     { s: { N: 3, Ci: 4, H: 10, W: 9, Co: 8, KH: 3, KW: 3, stride: 2, pad: 0 }, bias: false, accumulate: false },
     { s: { N: 1, Ci: 1, H: 9, W: 9, Co: 16, KH: 3, KW: 3, stride: 1, pad: 1 }, bias: true, accumulate: false },
-    // Several column and row tiles per image, several reduction chunks for dw.
-    { s: { N: 2, Ci: 16, H: 19, W: 37, Co: 20, KH: 3, KW: 3, stride: 1, pad: 1 }, bias: true, accumulate: false },
+    // Several column tiles per row, several reduction chunks for dw; rows of whole vec4s take
+    // the vec4-store kernel (also the stride-1 input gradient above, and the s2 forward below).
+    { s: { N: 2, Ci: 16, H: 19, W: 36, Co: 20, KH: 3, KW: 3, stride: 1, pad: 1 }, bias: true, accumulate: false },
     { s: { N: 1, Ci: 6, H: 15, W: 71, Co: 6, KH: 3, KW: 3, stride: 2, pad: 1 }, bias: false, accumulate: true },
     { s: { N: 1, Ci: 2, H: 6, W: 5, Co: 3, KH: 3, KW: 3, stride: 1, pad: [1, 0] }, bias: true, accumulate: false },
+    // More than 4 taps per kernel row and phase: several tap groups (the last one partly zero).
+    { s: { N: 1, Ci: 2, H: 8, W: 9, Co: 3, KH: 7, KW: 7, stride: 1, pad: 3 }, bias: false, accumulate: false },
   ];
 
   cases.forEach(({ s, bias, accumulate }, ci) => {
