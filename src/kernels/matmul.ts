@@ -29,15 +29,22 @@ export function matmul(rt: Runtime, a: BufferLike, b: BufferLike, c: BufferLike,
   }
   const batch = o.batch ?? 1;
   const t = matmulTiling(rt.gpu.info.kind);
+  const strideA = o.strideA ?? M * K;
+  const strideB = o.strideB ?? K * N;
+  const strideC = o.strideC ?? M * N;
+  // vec4 loads and stores need every row and batch matrix to start on a vec4 (DESIGN.md §4:
+  // each storage load is a per-lane loop on lavapipe, so 4× fewer loads matter).
+  const vec4 = [M, N, K, strideA, strideB, strideC].every((v) => v % 4 === 0);
   const params = new ArrayBuffer(48);
   const u = new Uint32Array(params);
   const f = new Float32Array(params);
-  u.set([M, N, K, batch, o.strideA ?? M * K, o.strideB ?? K * N, o.strideC ?? M * N]);
+  u.set([M, N, K, batch, strideA, strideB, strideC]);
   f[7] = o.alpha ?? 1;
   f[8] = o.beta ?? 1;
   rt.dispatch({
     label: o.label ?? `matmul ${M}x${N}x${K}`,
     shader: 'matmul.wgsl',
+    entry: vec4 ? 'main_vec4' : 'main',
     constants: { TRANS_A: !!o.transA, TRANS_B: !!o.transB, ACCUMULATE: !!o.accumulate, WG_X: t.WG_X, WG_Y: t.WG_Y },
     defines: { TM: t.TM, TN: t.TN },
     params,
