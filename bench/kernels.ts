@@ -213,7 +213,7 @@ function markdown(meta: Record<string, unknown>, mm: MatmulResult[], convs: Conv
     '',
     'GFLOP/s are wall-clock; "% mm" is the share of the best matmul (wall), "% mm cpu" the same in GFLOP per CPU-second.',
     '',
-    '| stem | conv | Ci→Co | k | s | in→out | GFLOP | fwd GFLOP/s | dx GFLOP/s | dw GFLOP/s | fwd % mm | dx % mm | dw % mm | fwd/dx/dw % mm cpu | fwd tile (ch×cols) |',
+    '| stem | conv | Ci→Co | k | s | in→out | GFLOP | fwd GFLOP/s | dx GFLOP/s | dw GFLOP/s | fwd % mm | dx % mm | dw % mm | fwd/dx/dw % mm cpu | fwd tile (ch×rows×cols) |',
     '|---|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|',
     ...convs.map((c) => {
       const s = c.shape;
@@ -221,7 +221,7 @@ function markdown(meta: Record<string, unknown>, mm: MatmulResult[], convs: Conv
       return `| ${c.stem} | ${c.name} | ${s.Ci}→${s.Co} | ${s.KH}×${s.KW} | ${s.stride} | ${s.H}→${c.Ho} | ${c.gflop.toFixed(2)} | ` +
         `${c.forward.gflops.toFixed(2)} | ${c.backwardInput.gflops.toFixed(2)} | ${c.backwardWeight.gflops.toFixed(2)} | ` +
         `${pw(c.forward.gflops)} | ${pw(c.backwardInput.gflops)} | ${pw(c.backwardWeight.gflops)} | ` +
-        `${pc(c.forward.gflopsPerCpu)} / ${pc(c.backwardInput.gflopsPerCpu)} / ${pc(c.backwardWeight.gflopsPerCpu)} | ${4 * t.COTV}×${4 * t.TWV} |`;
+        `${pc(c.forward.gflopsPerCpu)} / ${pc(c.backwardInput.gflopsPerCpu)} / ${pc(c.backwardWeight.gflopsPerCpu)} | ${4 * t.COTV}×${t.THO}×${4 * t.TWV} |`;
     }),
     '',
   ];

@@ -43,7 +43,9 @@ export interface Conv2dTileConfig {
   maxCOTV: number;
   /** Most output columns per invocation / 4 (1–4); tiles are balanced so little is wasted. */
   maxTWV: number;
-  /** Most 4×4 accumulator blocks per invocation (COTV·TWV ≤ 16). */
+  /** Most output rows per invocation (TWV·THO ≤ 4): narrow images fill the tile with rows. */
+  maxTHO: number;
+  /** Most 4×4 accumulator blocks per invocation (COTV·TWV·THO ≤ 16). */
   maxBlocks: number;
   WG: number;
 }
@@ -69,15 +71,15 @@ export interface Conv2dWeightGradConfig {
 // gradient 4×2 beat 4×4 on lavapipe by 10–40% on 3×3 shapes, a tie on SwiftShader.
 // WGML_CONV_FWD / WGML_CONV_DX / WGML_CONV_DW override them, e.g. "COTV=2,TWV=4" or "COT=4,CIT=2".
 const FORWARD_TILES: Record<AdapterKind, Conv2dTileConfig> = {
-  lavapipe: { COTV: 2, maxCOTV: 4, maxTWV: 4, maxBlocks: 8, WG: 64 },
-  swiftshader: { COTV: 2, maxCOTV: 4, maxTWV: 4, maxBlocks: 8, WG: 64 },
-  gpu: { COTV: 1, maxCOTV: 1, maxTWV: 1, maxBlocks: 1, WG: 64 },
+  lavapipe: { COTV: 2, maxCOTV: 4, maxTWV: 4, maxTHO: 4, maxBlocks: 8, WG: 64 },
+  swiftshader: { COTV: 2, maxCOTV: 4, maxTWV: 4, maxTHO: 4, maxBlocks: 8, WG: 64 },
+  gpu: { COTV: 1, maxCOTV: 1, maxTWV: 1, maxTHO: 1, maxBlocks: 1, WG: 64 },
 };
 
 const INPUT_GRAD_TILES: Record<AdapterKind, Conv2dTileConfig> = {
-  lavapipe: { COTV: 2, maxCOTV: 4, maxTWV: 4, maxBlocks: 8, WG: 64 },
-  swiftshader: { COTV: 2, maxCOTV: 4, maxTWV: 4, maxBlocks: 8, WG: 64 },
-  gpu: { COTV: 1, maxCOTV: 1, maxTWV: 1, maxBlocks: 1, WG: 64 },
+  lavapipe: { COTV: 2, maxCOTV: 4, maxTWV: 4, maxTHO: 4, maxBlocks: 8, WG: 64 },
+  swiftshader: { COTV: 2, maxCOTV: 4, maxTWV: 4, maxTHO: 4, maxBlocks: 8, WG: 64 },
+  gpu: { COTV: 1, maxCOTV: 1, maxTWV: 1, maxTHO: 1, maxBlocks: 1, WG: 64 },
 };
 
 const WEIGHT_GRAD: Record<AdapterKind, Conv2dWeightGradConfig> = {
@@ -159,24 +161,33 @@ function balanced(n: number, max: number): number {
 interface Tile {
   COTV: number;
   TWV: number;
+  THO: number;
   WG: number;
   tilesW: number;
+  tilesH: number;
   tilesO: number;
 }
 
 /** Tile of the forward kernel for an O×Hq×Wq output. */
-function chooseTile(cfg: Conv2dTileConfig, O: number, Wq: number, env: string | undefined, what: string): Tile {
+function chooseTile(cfg: Conv2dTileConfig, O: number, Hq: number, Wq: number, env: string | undefined, what: string): Tile {
   const force = parseOverride(env, what);
   const Wv = Math.ceil(Wq / 4);
   const TWV = force.TWV ?? balanced(Wv, cfg.maxTWV);
+  // Rows fill the 4 column slots that a narrow image leaves free (balanced over Hq).
+  const THO = force.THO ?? balanced(Hq, Math.max(1, Math.min(cfg.maxTHO, Math.floor(4 / TWV))));
   const Ov = Math.ceil(O / 4);
   let COTV = Math.min(cfg.COTV, Ov);
-  // Narrow images leave the accumulator budget unused: spend it on more output channels, so
-  // each loaded input window feeds more FMAs.
-  while (COTV < cfg.maxCOTV && COTV < Ov && (COTV + 1) * TWV <= cfg.maxBlocks) COTV++;
+  // Spend the rest of the accumulator budget on more output channels, so each loaded input
+  // window feeds more FMAs.
+  while (COTV < cfg.maxCOTV && COTV < Ov && (COTV + 1) * TWV * THO <= cfg.maxBlocks) COTV++;
   COTV = force.COTV ?? COTV;
-  if (!(COTV >= 1 && COTV <= 4 && TWV >= 1 && TWV <= 4)) throw new Error(`${what}: tile COTV=${COTV} TWV=${TWV} outside 1–4`);
-  return { COTV, TWV, WG: force.WG ?? cfg.WG, tilesW: Math.ceil(Wv / TWV), tilesO: Math.ceil(O / (4 * COTV)) };
+  if (!(COTV >= 1 && COTV <= 4 && TWV >= 1 && TWV <= 4 && THO >= 1 && TWV * THO <= 4)) {
+    throw new Error(`${what}: tile COTV=${COTV} TWV=${TWV} THO=${THO} outside COTV, TWV 1–4 and TWV·THO ≤ 4`);
+  }
+  return {
+    COTV, TWV, THO, WG: force.WG ?? cfg.WG,
+    tilesW: Math.ceil(Wv / TWV), tilesH: Math.ceil(Hq / THO), tilesO: Math.ceil(O / (4 * COTV)),
+  };
 }
 
 function i32Params(values: number[], label: string): Int32Array {
@@ -294,7 +305,7 @@ interface TileDispatch {
 function dispatchTile(rt: Runtime, d: TileDispatch, xp: BufferLike, wp: BufferLike, bias: BufferLike | null, out: BufferLike): void {
   const t = d.tile;
   const g = d.groups;
-  const total = t.tilesW * d.Hq * d.N * t.tilesO;
+  const total = t.tilesW * t.tilesH * d.N * t.tilesO;
   const OV = t.tilesO * t.COTV;
   // Whole-vec4 output rows take vec4 stores.
   const vec4Out = d.soW === 1 && d.outW % 4 === 0 && d.ooW % 4 === 0 && d.Wq % 4 === 0;
@@ -303,11 +314,11 @@ function dispatchTile(rt: Runtime, d: TileDispatch, xp: BufferLike, wp: BufferLi
     shader: 'conv2d_forward.wgsl',
     entry: vec4Out ? 'main_vec4_out' : 'main',
     constants: { WG: t.WG, HAS_BIAS: bias !== null, ACCUMULATE: d.accumulate },
-    defines: { COTV: t.COTV, TWV: t.TWV, TK: g.TK },
+    defines: { COTV: t.COTV, TWV: t.TWV, THO: t.THO, TK: g.TK },
     params: i32Params([
       d.R, d.Hp, d.Wp4, d.S, g.P, d.KH, g.G, g.Gp,
       d.O, OV, d.outH, d.outW, d.Hq, d.Wq, d.soH, d.ooH,
-      d.soW, d.ooW, t.tilesW, d.N, total,
+      d.soW, d.ooW, t.tilesW, d.N, total, t.tilesH,
     ], d.label),
     // Without a bias the read-only packed weights stand in for the unused binding.
     bindings: [xp, wp, bias ?? wp, out],
@@ -332,10 +343,11 @@ export function conv2dForward(rt: Runtime, x: BufferLike, w: BufferLike, bias: B
   if (bias) checkSize(op, 'bias', bias, [s.Co], s);
   checkSize(op, 'y', y, [s.N, s.Co, Ho, Wo], s);
   const label = `conv2d forward ${s.Ci}->${s.Co} k${s.KH}x${s.KW} s${s.stride} @${s.H}x${s.W}`;
-  const tile = chooseTile(FORWARD_TILES[rt.gpu.info.kind], s.Co, Wo, process.env.WGML_CONV_FWD, op);
+  const tile = chooseTile(FORWARD_TILES[rt.gpu.info.kind], s.Co, Ho, Wo, process.env.WGML_CONV_FWD, op);
   const S = s.stride;
   const groups = tapGroups(s.KW, S);
-  const Hp = (Ho - 1) * S + s.KH;
+  // Row tiles may run past Ho; those rows read zero padding and are not stored.
+  const Hp = (tile.tilesH * tile.THO - 1) * S + s.KH;
   const Wp4 = paddedRowVec4s(tile, groups);
   const xp = padInto(rt, label, x, s.N * s.Ci, s.H, s.W, Hp, S, groups.P, Wp4, -ph, -pw);
   const OP = tile.tilesO * tile.COTV * 4;
@@ -408,12 +420,12 @@ export function conv2dBackwardInput(rt: Runtime, dy: BufferLike, w: BufferLike, 
   for (const r of rows) {
     for (const c of cols) {
       if (r.taps === 0 || c.taps === 0 || r.count === 0 || c.count === 0) continue;
-      const tile = chooseTile(cfg, s.Ci, c.count, process.env.WGML_CONV_DX, op);
+      const tile = chooseTile(cfg, s.Ci, r.count, c.count, process.env.WGML_CONV_DX, op);
       // Phase position q reads dy rows q + q0 − (taps − 1) … q + q0 (zero outside dy).
       const offH = r.q0 - (r.taps - 1);
       const offW = c.q0 - (c.taps - 1);
       const groups = tapGroups(c.taps, 1);
-      const Hp = r.count - 1 + r.taps;
+      const Hp = tile.tilesH * tile.THO - 1 + r.taps;
       const Wp4 = paddedRowVec4s(tile, groups);
       const key = `${offH},${offW},${Hp},${Wp4}`;
       let dyp = padded.get(key);
@@ -551,7 +563,7 @@ export function conv2dBackwardWeight(rt: Runtime, x: BufferLike, dy: BufferLike,
 export function conv2dPlan(kind: AdapterKind, s: Conv2dShape): { forward: Tile; weightGrad: WeightGradPlan } {
   const { Ho, Wo } = validate('conv2dPlan', s);
   return {
-    forward: chooseTile(FORWARD_TILES[kind], s.Co, Wo, process.env.WGML_CONV_FWD, 'conv2dPlan'),
+    forward: chooseTile(FORWARD_TILES[kind], s.Co, Ho, Wo, process.env.WGML_CONV_FWD, 'conv2dPlan'),
     weightGrad: planWeightGrad(WEIGHT_GRAD[kind], s, Ho, Wo, s.Co * s.Ci * s.KH * s.KW + s.Co, process.env.WGML_CONV_DW),
   };
 }

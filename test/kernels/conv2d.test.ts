@@ -105,58 +105,89 @@ describe('conv2d GPU vs float64 reference', () => {
     { s: { N: 1, Ci: 2, H: 8, W: 9, Co: 3, KH: 7, KW: 7, stride: 1, pad: 3 }, bias: false, accumulate: false },
   ];
 
+  async function checkCase(s: Conv2dShape, bias: boolean, accumulate: boolean, seed: number): Promise<void> {
+    const { Ho, Wo } = conv2dOutputSize(s);
+    const nx = s.N * s.Ci * s.H * s.W;
+    const nw = s.Co * s.Ci * s.KH * s.KW;
+    const ny = s.N * s.Co * Ho * Wo;
+    const x = uniform(nx, seed + 1);
+    const w = uniform(nw, seed + 2);
+    const b = uniform(s.Co, seed + 3);
+    const g = uniform(ny, seed + 4);
+    const X = rt.upload(x);
+    const Wb = rt.upload(w);
+    const B = bias ? rt.upload(b) : null;
+    const Y = rt.allocF32(ny);
+    const G = rt.upload(g);
+    // Accumulate mode adds into existing gradients; plain mode must overwrite garbage.
+    const dx0 = uniform(nx, seed + 5, accumulate ? -1 : 1e6, accumulate ? 1 : 2e6);
+    const dw0 = uniform(nw, seed + 6, accumulate ? -1 : 1e6, accumulate ? 1 : 2e6);
+    const db0 = uniform(s.Co, seed + 7, accumulate ? -1 : 1e6, accumulate ? 1 : 2e6);
+    const DX = rt.upload(dx0);
+    const DW = rt.upload(dw0);
+    const DB = bias ? rt.upload(db0) : null;
+
+    conv2dForward(rt, X, Wb, B, Y, s);
+    conv2dBackwardInput(rt, G, Wb, DX, s, { accumulate });
+    conv2dBackwardWeight(rt, X, G, DW, DB, s, { accumulate });
+    const y = await rt.readF32(Y, ny);
+    const dx = await rt.readF32(DX, nx);
+    const dw = await rt.readF32(DW, nw);
+    const db = DB ? await rt.readF32(DB, s.Co) : null;
+
+    const K = s.Ci * s.KH * s.KW;
+    expectWithinBound(y, conv2dRef(x, w, bias ? b : null, s), conv2dRef(abs(x), abs(w), bias ? abs(b) : null, s), K, 'y');
+
+    const plus = (base: Float32Array, add: Float64Array) => (accumulate ? add.map((v, i) => v + base[i]!) : add);
+    const plusAbs = (base: Float32Array, add: Float64Array) => (accumulate ? add.map((v, i) => v + Math.abs(base[i]!)) : add);
+    const dxWant = conv2dBackwardInputRef(g, w, s);
+    const dxAbs = conv2dBackwardInputRef(abs(g), abs(w), s);
+    expectWithinBound(dx, plus(dx0, dxWant), plusAbs(dx0, dxAbs), s.Co * s.KH * s.KW, 'dx');
+    // Inputs no output reads get exactly zero gradient (plus the old value when accumulating).
+    dxAbs.forEach((v, i) => {
+      if (v === 0) expect(dx[i], `dx[${i}] untouched by any tap`).toBe(accumulate ? dx0[i] : 0);
+    });
+
+    const { dw: dwWant, db: dbWant } = conv2dBackwardWeightRef(x, g, s);
+    const { dw: dwAbs, db: dbAbs } = conv2dBackwardWeightRef(abs(x), abs(g), s);
+    const terms = s.N * Ho * Wo;
+    expectWithinBound(dw, plus(dw0, dwWant), plusAbs(dw0, dwAbs), terms, 'dw');
+    if (db) expectWithinBound(db, plus(db0, dbWant), plusAbs(db0, dbAbs), terms, 'db');
+
+    for (const buf of [X, Wb, Y, G, DX, DW, ...(B ? [B] : []), ...(DB ? [DB] : [])]) rt.release(buf);
+  }
+
   cases.forEach(({ s, bias, accumulate }, ci) => {
     it(`${label(s)}${bias ? ' +bias' : ''}${accumulate ? ' accumulate' : ''}`, async () => {
-      const { Ho, Wo } = conv2dOutputSize(s);
-      const nx = s.N * s.Ci * s.H * s.W;
-      const nw = s.Co * s.Ci * s.KH * s.KW;
-      const ny = s.N * s.Co * Ho * Wo;
-      const seed = 100 * ci;
-      const x = uniform(nx, seed + 1);
-      const w = uniform(nw, seed + 2);
-      const b = uniform(s.Co, seed + 3);
-      const g = uniform(ny, seed + 4);
-      const X = rt.upload(x);
-      const Wb = rt.upload(w);
-      const B = bias ? rt.upload(b) : null;
-      const Y = rt.allocF32(ny);
-      const G = rt.upload(g);
-      // Accumulate mode adds into existing gradients; plain mode must overwrite garbage.
-      const dx0 = uniform(nx, seed + 5, accumulate ? -1 : 1e6, accumulate ? 1 : 2e6);
-      const dw0 = uniform(nw, seed + 6, accumulate ? -1 : 1e6, accumulate ? 1 : 2e6);
-      const db0 = uniform(s.Co, seed + 7, accumulate ? -1 : 1e6, accumulate ? 1 : 2e6);
-      const DX = rt.upload(dx0);
-      const DW = rt.upload(dw0);
-      const DB = bias ? rt.upload(db0) : null;
+      await checkCase(s, bias, accumulate, 100 * ci);
+    });
+  });
 
-      conv2dForward(rt, X, Wb, B, Y, s);
-      conv2dBackwardInput(rt, G, Wb, DX, s, { accumulate });
-      conv2dBackwardWeight(rt, X, G, DW, DB, s, { accumulate });
-      const y = await rt.readF32(Y, ny);
-      const dx = await rt.readF32(DX, nx);
-      const dw = await rt.readF32(DW, nw);
-      const db = DB ? await rt.readF32(DB, s.Co) : null;
-
-      const K = s.Ci * s.KH * s.KW;
-      expectWithinBound(y, conv2dRef(x, w, bias ? b : null, s), conv2dRef(abs(x), abs(w), bias ? abs(b) : null, s), K, 'y');
-
-      const plus = (base: Float32Array, add: Float64Array) => (accumulate ? add.map((v, i) => v + base[i]!) : add);
-      const plusAbs = (base: Float32Array, add: Float64Array) => (accumulate ? add.map((v, i) => v + Math.abs(base[i]!)) : add);
-      const dxWant = conv2dBackwardInputRef(g, w, s);
-      const dxAbs = conv2dBackwardInputRef(abs(g), abs(w), s);
-      expectWithinBound(dx, plus(dx0, dxWant), plusAbs(dx0, dxAbs), s.Co * s.KH * s.KW, 'dx');
-      // Inputs no output reads get exactly zero gradient (plus the old value when accumulating).
-      dxAbs.forEach((v, i) => {
-        if (v === 0) expect(dx[i], `dx[${i}] untouched by any tap`).toBe(accumulate ? dx0[i] : 0);
-      });
-
-      const { dw: dwWant, db: dbWant } = conv2dBackwardWeightRef(x, g, s);
-      const { dw: dwAbs, db: dbAbs } = conv2dBackwardWeightRef(abs(x), abs(g), s);
-      const terms = s.N * Ho * Wo;
-      expectWithinBound(dw, plus(dw0, dwWant), plusAbs(dw0, dwAbs), terms, 'dw');
-      if (db) expectWithinBound(db, plus(db0, dbWant), plusAbs(db0, dbAbs), terms, 'db');
-
-      for (const buf of [X, Wb, Y, G, DX, DW, ...(B ? [B] : []), ...(DB ? [DB] : [])]) rt.release(buf);
+  // Each adapter's table picks its own tiles; force the shapes no case above reaches on
+  // SwiftShader (3 or 4 output-channel vec4s, 4 column vec4s, 3 or 4 rows, odd weight-gradient
+  // tiles) so every adapter's choice is covered.
+  const forced: [string, string][] = [
+    ['COTV=3,TWV=1,THO=3', 'COT=1,CIT=3'],
+    ['COTV=4,TWV=4,THO=1', 'COT=3,CIT=1'],
+    ['COTV=4,TWV=1,THO=4', 'COT=4,CIT=4'],
+    ['COTV=1,TWV=2,THO=2', 'COT=2,CIT=4'],
+  ];
+  forced.forEach(([tile, dwTile], fi) => {
+    const s: Conv2dShape = { N: 1, Ci: 6, H: 13, W: 19, Co: 13, KH: 3, KW: 3, stride: fi % 2 ? 1 : 2, pad: 1 };
+    it(`forced tiles ${tile} / ${dwTile}: ${label(s)} +bias`, async () => {
+      const saved = [process.env.WGML_CONV_FWD, process.env.WGML_CONV_DX, process.env.WGML_CONV_DW];
+      process.env.WGML_CONV_FWD = tile;
+      process.env.WGML_CONV_DX = tile;
+      process.env.WGML_CONV_DW = dwTile;
+      try {
+        await checkCase(s, true, fi === 3, 1000 + fi);
+      } finally {
+        const names = ['WGML_CONV_FWD', 'WGML_CONV_DX', 'WGML_CONV_DW'] as const;
+        names.forEach((k, i) => {
+          if (saved[i] === undefined) delete process.env[k];
+          else process.env[k] = saved[i];
+        });
+      }
     });
   });
 
