@@ -8,6 +8,8 @@
 //
 // One dispatch per column phase ph; an invocation owns COT output channels × CIT input
 // channels × TK taps a = a0…a0+TK−1 of one kernel row kh, over one chunk of rows (n, oh).
+// For stride 2 with few taps (3×3: 2 + 1) one dispatch does both phases (TK1 = phase 1's taps),
+// because a 1-tap phase alone feeds only COT·CIT FMAs per COT + CIT loads.
 // Per dy vec4 (4 output columns) it loads one new input vec4 per input channel and builds the
 // TK shifted windows by swizzles: COT + CIT loads feed COT·CIT·TK vec4 FMAs.
 //
@@ -23,6 +25,7 @@ struct Params {
   S: u32, KH: u32, KW: u32, ph: u32,
   taps: u32, groups: u32, tilesCi: u32, tilesCo: u32,
   total: u32, stride: u32, nW: u32, P: u32,
+  taps1: u32, _p0: u32, _p1: u32, _p2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -35,31 +38,40 @@ override HAS_BIAS: bool = false;
 
 const COT: u32 = 4u; // @specialize output channels per invocation, 1–4
 const CIT: u32 = 4u; // @specialize input channels per invocation, 1–4
-const TK: u32 = 3u; // @specialize taps per invocation (consecutive a), 1–4
+const TK: u32 = 3u; // @specialize taps of phase ph per invocation (consecutive a), 1–4
+const TK1: u32 = 0u; // @specialize taps of phase 1 in the same invocation (stride 2), TK + TK1 ≤ 4
+const NCOL: u32 = TK + TK1;
+// Matrix column of phase 1's first tap (clamped so the unused case still indexes in range).
+const C1: u32 = min(TK, 3u);
 
-// acc[co·4 + ci]: matrix column k = tap a0 + k, each a vec4 of 4 interleaved ow lanes.
+// acc[co·4 + ci]: matrix column k = tap a0 + k of phase ph for k < TK, then tap k − TK of
+// phase 1; each a vec4 of 4 interleaved ow lanes.
 alias Tile = array<mat4x4f, 16>;
 
 fn win1(a: vec4f, b: vec4f) -> vec4f { return vec4f(a.yzw, b.x); }
 fn win2(a: vec4f, b: vec4f) -> vec4f { return vec4f(a.zw, b.xy); }
 fn win3(a: vec4f, b: vec4f) -> vec4f { return vec4f(a.w, b.xyz); }
 
-// The TK tap windows of the input columns under one dy vec4 (cur, next: consecutive input vec4s).
-fn windows(cur: vec4f, next: vec4f) -> mat4x4f {
+// The tap windows of the input columns under one dy vec4, from consecutive input vec4s of
+// phase ph (cur, next) and, when TK1 > 0, of phase 1 (cur1, next1).
+fn windows(cur: vec4f, next: vec4f, cur1: vec4f, next1: vec4f) -> mat4x4f {
   var w = mat4x4f();
   w[0] = cur;
   if (TK > 1u) { w[1] = win1(cur, next); }
   if (TK > 2u) { w[2] = win2(cur, next); }
   if (TK > 3u) { w[3] = win3(cur, next); }
+  if (TK1 > 0u) { w[C1] = cur1; }
+  if (TK1 > 1u) { w[min(C1 + 1u, 3u)] = win1(cur1, next1); }
+  if (TK1 > 2u) { w[min(C1 + 2u, 3u)] = win2(cur1, next1); }
   return w;
 }
 
 fn fmaTaps(a: mat4x4f, d: vec4f, x: mat4x4f) -> mat4x4f {
   var r = a;
   r[0] = fma(d, x[0], a[0]);
-  if (TK > 1u) { r[1] = fma(d, x[1], a[1]); }
-  if (TK > 2u) { r[2] = fma(d, x[2], a[2]); }
-  if (TK > 3u) { r[3] = fma(d, x[3], a[3]); }
+  if (NCOL > 1u) { r[1] = fma(d, x[1], a[1]); }
+  if (NCOL > 2u) { r[2] = fma(d, x[2], a[2]); }
+  if (NCOL > 3u) { r[3] = fma(d, x[3], a[3]); }
   return r;
 }
 
@@ -134,13 +146,25 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     let xb1 = xRow + i1 * xPlane;
     let xb2 = xRow + i2 * xPlane;
     let xb3 = xRow + i3 * xPlane;
+    // Phase 1's row follows phase 0's (used when TK1 > 0).
+    let x1o = p.Wp4;
     var c0 = X[xb0];
     var c1 = vec4f();
     var c2 = vec4f();
     var c3 = vec4f();
+    var e0 = vec4f();
+    var e1 = vec4f();
+    var e2 = vec4f();
+    var e3 = vec4f();
     if (CIT > 1u) { c1 = X[xb1]; }
     if (CIT > 2u) { c2 = X[xb2]; }
     if (CIT > 3u) { c3 = X[xb3]; }
+    if (TK1 > 0u) {
+      e0 = X[xb0 + x1o];
+      if (CIT > 1u) { e1 = X[xb1 + x1o]; }
+      if (CIT > 2u) { e2 = X[xb2 + x1o]; }
+      if (CIT > 3u) { e3 = X[xb3 + x1o]; }
+    }
     for (var j = 0u; j < p.Wdv; j++) {
       var d = mat4x4f();
       d[0] = DY[dyRow + o0 * dyPlane + j];
@@ -149,22 +173,34 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
       if (COT > 3u) { d[3] = DY[dyRow + o3 * dyPlane + j]; }
       if (HAS_BIAS) { accB += d; }
       let n0 = X[xb0 + j + 1u];
-      ciStep0(&acc, d, windows(c0, n0));
+      var f0 = vec4f();
+      if (TK1 > 0u) { f0 = X[xb0 + x1o + j + 1u]; }
+      ciStep0(&acc, d, windows(c0, n0, e0, f0));
       c0 = n0;
+      e0 = f0;
       if (CIT > 1u) {
         let n1 = X[xb1 + j + 1u];
-        ciStep1(&acc, d, windows(c1, n1));
+        var f1 = vec4f();
+        if (TK1 > 0u) { f1 = X[xb1 + x1o + j + 1u]; }
+        ciStep1(&acc, d, windows(c1, n1, e1, f1));
         c1 = n1;
+        e1 = f1;
       }
       if (CIT > 2u) {
         let n2 = X[xb2 + j + 1u];
-        ciStep2(&acc, d, windows(c2, n2));
+        var f2 = vec4f();
+        if (TK1 > 0u) { f2 = X[xb2 + x1o + j + 1u]; }
+        ciStep2(&acc, d, windows(c2, n2, e2, f2));
         c2 = n2;
+        e2 = f2;
       }
       if (CIT > 3u) {
         let n3 = X[xb3 + j + 1u];
-        ciStep3(&acc, d, windows(c3, n3));
+        var f3 = vec4f();
+        if (TK1 > 0u) { f3 = X[xb3 + x1o + j + 1u]; }
+        ciStep3(&acc, d, windows(c3, n3, e3, f3));
         c3 = n3;
+        e3 = f3;
       }
     }
   }
@@ -176,10 +212,12 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     for (var ci = 0u; ci < CIT; ci++) {
       let i = cit * CIT + ci;
       if (i >= p.Ci) { break; }
-      for (var k = 0u; k < TK; k++) {
-        let a = a0 + k;
-        if (a >= p.taps) { break; }
-        let kw = a * S + p.ph;
+      for (var k = 0u; k < NCOL; k++) {
+        // Column k: tap a0 + k of phase ph, or (k ≥ TK) tap k − TK of phase 1.
+        let a = select(a0 + k, k - TK, k >= TK);
+        let kph = select(p.ph, 1u, k >= TK);
+        if (a >= select(p.taps, p.taps1, k >= TK)) { continue; }
+        let kw = a * S + kph;
         part[pb + ((o * p.Ci + i) * p.KH + kh) * p.KW + kw] = hsum(acc[co * 4u + ci][k]);
       }
     }

@@ -63,42 +63,70 @@ const A3: u32 = 3u + 3u / TWV;
 // channels 4c…4c+3 (the four matrix columns).
 alias Tile = array<mat4x4f, 16>;
 
-fn fma4(a: mat4x4f, w: vec4f, x: vec4f) -> mat4x4f {
-  return mat4x4f(fma(vec4f(w.x), x, a[0]), fma(vec4f(w.y), x, a[1]), fma(vec4f(w.z), x, a[2]), fma(vec4f(w.w), x, a[3]));
+// Adds all TK taps into one accumulator block at once: column e (output channel 4c + e) gets
+// Σ_k w[k][e] · x[k], where w[k] = tap k's weights of channels 4c…4c+3 and x[k] = tap k's input
+// window. One read-modify-write of the block per step instead of one per tap: on SwiftShader
+// the tile lives in memory and those round trips, not the FMAs, set the speed.
+fn chain(a: mat4x4f, w: mat4x4f, x: mat4x4f) -> mat4x4f {
+  var c0 = fma(vec4f(w[0].x), x[0], a[0]);
+  var c1 = fma(vec4f(w[0].y), x[0], a[1]);
+  var c2 = fma(vec4f(w[0].z), x[0], a[2]);
+  var c3 = fma(vec4f(w[0].w), x[0], a[3]);
+  if (TK > 1u) {
+    c0 = fma(vec4f(w[1].x), x[1], c0);
+    c1 = fma(vec4f(w[1].y), x[1], c1);
+    c2 = fma(vec4f(w[1].z), x[1], c2);
+    c3 = fma(vec4f(w[1].w), x[1], c3);
+  }
+  if (TK > 2u) {
+    c0 = fma(vec4f(w[2].x), x[2], c0);
+    c1 = fma(vec4f(w[2].y), x[2], c1);
+    c2 = fma(vec4f(w[2].z), x[2], c2);
+    c3 = fma(vec4f(w[2].w), x[2], c3);
+  }
+  if (TK > 3u) {
+    c0 = fma(vec4f(w[3].x), x[3], c0);
+    c1 = fma(vec4f(w[3].y), x[3], c1);
+    c2 = fma(vec4f(w[3].z), x[3], c2);
+    c3 = fma(vec4f(w[3].w), x[3], c3);
+  }
+  return mat4x4f(c0, c1, c2, c3);
 }
 
-// One tap: weights w (matrix column c = output channels 4c…4c+3), inputs xq under slot q.
-fn tapStep(acc: ptr<function, Tile>, w: mat4x4f, x0: vec4f, x1: vec4f, x2: vec4f, x3: vec4f) {
-  (*acc)[0] = fma4((*acc)[0], w[0], x0);
-  if (COTV > 1u) { (*acc)[1] = fma4((*acc)[1], w[1], x0); }
-  if (COTV > 2u) { (*acc)[2] = fma4((*acc)[2], w[2], x0); }
-  if (COTV > 3u) { (*acc)[3] = fma4((*acc)[3], w[3], x0); }
+// One step: wc = the TK taps' weights of channel vec4 c, xq = the TK taps' windows of slot q.
+fn stepTile(acc: ptr<function, Tile>, w0: mat4x4f, w1: mat4x4f, w2: mat4x4f, w3: mat4x4f,
+            x0: mat4x4f, x1: mat4x4f, x2: mat4x4f, x3: mat4x4f) {
+  (*acc)[0] = chain((*acc)[0], w0, x0);
+  if (COTV > 1u) { (*acc)[1] = chain((*acc)[1], w1, x0); }
+  if (COTV > 2u) { (*acc)[2] = chain((*acc)[2], w2, x0); }
+  if (COTV > 3u) { (*acc)[3] = chain((*acc)[3], w3, x0); }
   if (SLOTS > 1u) {
-    (*acc)[4] = fma4((*acc)[4], w[0], x1);
-    if (COTV > 1u) { (*acc)[5] = fma4((*acc)[5], w[1], x1); }
-    if (COTV > 2u) { (*acc)[6] = fma4((*acc)[6], w[2], x1); }
-    if (COTV > 3u) { (*acc)[7] = fma4((*acc)[7], w[3], x1); }
+    (*acc)[4] = chain((*acc)[4], w0, x1);
+    if (COTV > 1u) { (*acc)[5] = chain((*acc)[5], w1, x1); }
+    if (COTV > 2u) { (*acc)[6] = chain((*acc)[6], w2, x1); }
+    if (COTV > 3u) { (*acc)[7] = chain((*acc)[7], w3, x1); }
   }
   if (SLOTS > 2u) {
-    (*acc)[8] = fma4((*acc)[8], w[0], x2);
-    if (COTV > 1u) { (*acc)[9] = fma4((*acc)[9], w[1], x2); }
-    if (COTV > 2u) { (*acc)[10] = fma4((*acc)[10], w[2], x2); }
-    if (COTV > 3u) { (*acc)[11] = fma4((*acc)[11], w[3], x2); }
+    (*acc)[8] = chain((*acc)[8], w0, x2);
+    if (COTV > 1u) { (*acc)[9] = chain((*acc)[9], w1, x2); }
+    if (COTV > 2u) { (*acc)[10] = chain((*acc)[10], w2, x2); }
+    if (COTV > 3u) { (*acc)[11] = chain((*acc)[11], w3, x2); }
   }
   if (SLOTS > 3u) {
-    (*acc)[12] = fma4((*acc)[12], w[0], x3);
-    if (COTV > 1u) { (*acc)[13] = fma4((*acc)[13], w[1], x3); }
-    if (COTV > 2u) { (*acc)[14] = fma4((*acc)[14], w[2], x3); }
-    if (COTV > 3u) { (*acc)[15] = fma4((*acc)[15], w[3], x3); }
+    (*acc)[12] = chain((*acc)[12], w0, x3);
+    if (COTV > 1u) { (*acc)[13] = chain((*acc)[13], w1, x3); }
+    if (COTV > 2u) { (*acc)[14] = chain((*acc)[14], w2, x3); }
+    if (COTV > 3u) { (*acc)[15] = chain((*acc)[15], w3, x3); }
   }
 }
 
-fn loadWeights(base: u32) -> mat4x4f {
+// Tap k's weights of output channels 4c…4c+3 as column k (weights of a step: TK taps × OV vec4s).
+fn tapWeights(base: u32, c: u32) -> mat4x4f {
   var w = mat4x4f();
-  w[0] = Wt[base];
-  if (COTV > 1u) { w[1] = Wt[base + 1u]; }
-  if (COTV > 2u) { w[2] = Wt[base + 2u]; }
-  if (COTV > 3u) { w[3] = Wt[base + 3u]; }
+  w[0] = Wt[base + c];
+  if (TK > 1u) { w[1] = Wt[base + p.OV + c]; }
+  if (TK > 2u) { w[2] = Wt[base + 2u * p.OV + c]; }
+  if (TK > 3u) { w[3] = Wt[base + 3u * p.OV + c]; }
   return w;
 }
 
@@ -106,6 +134,16 @@ fn loadWeights(base: u32) -> mat4x4f {
 fn win1(a: vec4f, b: vec4f) -> vec4f { return vec4f(a.yzw, b.x); }
 fn win2(a: vec4f, b: vec4f) -> vec4f { return vec4f(a.zw, b.xy); }
 fn win3(a: vec4f, b: vec4f) -> vec4f { return vec4f(a.w, b.xyz); }
+
+// The TK tap windows (column k = shift k) of one slot, from two consecutive input vec4s.
+fn windows(a: vec4f, b: vec4f) -> mat4x4f {
+  var m = mat4x4f();
+  m[0] = a;
+  if (TK > 1u) { m[1] = win1(a, b); }
+  if (TK > 2u) { m[2] = win2(a, b); }
+  if (TK > 3u) { m[3] = win3(a, b); }
+  return m;
+}
 
 struct Origin { n: u32, oh0: u32, ot: u32, ov0: u32 }
 
@@ -154,16 +192,19 @@ fn accumulate(acc: ptr<function, Tile>, t: Origin) {
       L[6] = X[sb + 3u * rowStep];
       L[7] = X[sb + 3u * rowStep + 1u];
     }
-    tapStep(acc, loadWeights(wb), L[0], L[A1], L[A2], L[A3]);
-    if (TK > 1u) {
-      tapStep(acc, loadWeights(wb + p.OV), win1(L[0], L[1]), win1(L[A1], L[A1 + 1u]), win1(L[A2], L[A2 + 1u]), win1(L[A3], L[A3 + 1u]));
-    }
-    if (TK > 2u) {
-      tapStep(acc, loadWeights(wb + 2u * p.OV), win2(L[0], L[1]), win2(L[A1], L[A1 + 1u]), win2(L[A2], L[A2 + 1u]), win2(L[A3], L[A3 + 1u]));
-    }
-    if (TK > 3u) {
-      tapStep(acc, loadWeights(wb + 3u * p.OV), win3(L[0], L[1]), win3(L[A1], L[A1 + 1u]), win3(L[A2], L[A2 + 1u]), win3(L[A3], L[A3 + 1u]));
-    }
+    var w1 = mat4x4f();
+    var w2 = mat4x4f();
+    var w3 = mat4x4f();
+    if (COTV > 1u) { w1 = tapWeights(wb, 1u); }
+    if (COTV > 2u) { w2 = tapWeights(wb, 2u); }
+    if (COTV > 3u) { w3 = tapWeights(wb, 3u); }
+    var x1 = mat4x4f();
+    var x2 = mat4x4f();
+    var x3 = mat4x4f();
+    if (SLOTS > 1u) { x1 = windows(L[A1], L[A1 + 1u]); }
+    if (SLOTS > 2u) { x2 = windows(L[A2], L[A2 + 1u]); }
+    if (SLOTS > 3u) { x3 = windows(L[A3], L[A3 + 1u]); }
+    stepTile(acc, tapWeights(wb, 0u), w1, w2, w3, windows(L[0], L[1]), x1, x2, x3);
     wb += wStep;
   }
 }

@@ -522,23 +522,26 @@ export function conv2dBackwardWeight(rt: Runtime, x: BufferLike, dy: BufferLike,
   const stride = nW + nB;
   const part = rt.allocF32(plan.chunks * stride, `${label}.partials`);
   temps.push(part);
-  for (let phase = 0; phase < P; phase++) {
-    const taps = Math.ceil((s.KW - phase) / S);
-    if (taps <= 0) continue;
+  const phaseTaps = Array.from({ length: P }, (_, ph) => Math.ceil((s.KW - ph) / S));
+  // Stride 2 with at most 4 taps in all (3×3: 2 + 1) runs both phases in one dispatch.
+  const merged = P === 2 && phaseTaps[0]! + phaseTaps[1]! <= 4;
+  for (let phase = 0; phase < (merged ? 1 : P); phase++) {
+    const taps = phaseTaps[phase]!;
+    const taps1 = merged ? phaseTaps[1]! : 0;
     // Taps go in groups of TK starting at multiples of 4 (the shader's window shifts are 0…3).
     const TK = Math.min(4, taps);
     const groups = Math.ceil(taps / TK);
     const total = plan.tilesCi * plan.tilesCo * s.KH * groups * plan.chunks;
     const withBias = db !== null && phase === 0;
     rt.dispatch({
-      label: S > 1 ? `${label} phase ${phase}` : label,
+      label: S > 1 && !merged ? `${label} phase ${phase}` : label,
       shader: 'conv2d_backward_weight.wgsl',
       constants: { WG: plan.WG, HAS_BIAS: withBias },
-      defines: { COT: plan.COT, CIT: plan.CIT, TK },
+      defines: { COT: plan.COT, CIT: plan.CIT, TK, TK1: taps1 },
       params: i32Params([
         s.Ci, s.Co, Ho, s.N * Ho, plan.rowsPerChunk, Wdv, Hp, Wp4,
         S, s.KH, s.KW, phase, taps, groups, plan.tilesCi, plan.tilesCo,
-        total, stride, nW, P,
+        total, stride, nW, P, taps1,
       ], label),
       bindings: [xp, dyv, part],
       workgroups: grid1d(total, plan.WG, rt.device.limits.maxComputeWorkgroupsPerDimension),
