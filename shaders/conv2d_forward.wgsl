@@ -164,14 +164,18 @@ fn accumulate(acc: ptr<function, Tile>, t: Origin) {
   let rowStep = S * p.P * p.Wp4;
   var wb = t.ot * COTV;
   let wStep = TK * p.OV;
+  // Step counters instead of div/mod of the step index: integer division is a per-lane
+  // scalar loop on both software drivers and cost more than the step's FMAs.
+  // Input offset of a step: r·plane + (kh·P + ph)·Wp4 + g (rows of P phases are contiguous).
+  let plane = p.Hp * p.P * p.Wp4;
+  let rowPhases = p.KH * p.P;
+  let base = ((xImage + t.oh0 * S) * p.P) * p.Wp4 + t.ov0;
+  var g = 0u;
+  var rp = 0u;
+  var r = 0u;
   for (var st = 0u; st < steps; st++) {
-    let gi = st % p.G;
-    let rk = st / p.G;
-    let kh = rk % p.KH;
-    let r = rk / p.KH;
-    let ph = gi / p.Gp;
     // Groups after the first in a phase have TK = 4 and start at tap 4g: vec4 column g.
-    let sb = ((xImage + r * p.Hp + t.oh0 * S + kh) * p.P + ph) * p.Wp4 + gi % p.Gp + t.ov0;
+    let sb = base + r * plane + rp * p.Wp4 + g;
     // The input windows: TWV+1 vec4s per output row, rows one after the other.
     var L: array<vec4f, 8>;
     L[0] = X[sb];
@@ -206,6 +210,13 @@ fn accumulate(acc: ptr<function, Tile>, t: Origin) {
     if (SLOTS > 3u) { x3 = windows(L[A3], L[A3 + 1u]); }
     stepTile(acc, tapWeights(wb, 0u), w1, w2, w3, windows(L[0], L[1]), x1, x2, x3);
     wb += wStep;
+    g += 1u;
+    let nextRow = g == p.Gp;
+    g = select(g, 0u, nextRow);
+    rp = select(rp, rp + 1u, nextRow);
+    let nextChannel = rp == rowPhases;
+    rp = select(rp, 0u, nextChannel);
+    r = select(r, r + 1u, nextChannel);
   }
 }
 
