@@ -5,9 +5,10 @@
 //     [N,R,Hp,P,Wp4·4] f32 read as vec4, X[n,r,h,φ,m] = Xpad[n,r,h,m·S + φ] — so tap
 //     kw = a·S + φ of output column ow reads phase φ at m = ow + a: contiguous in ow for any
 //     stride, and every load is an aligned vec4 with no border branches (P = min(S, KW)).
-// W:  [R,KH,G,TK,OV·4] f32 read as vec4 (conv2d_prep.wgsl:repack): the taps of each kernel row
-//     in groups of TK (G = P·Gp groups, Gp per phase, tap a = g·TK + k of phase φ), zero for
-//     taps past the kernel and for channels ≥ O, output channels fastest.
+// W:  [R,KH,G,NT,OV·4] f32 read as vec4 (conv2d_prep.wgsl:repack): the taps of each kernel row
+//     in groups of TK (G = P·Gp groups, Gp per phase, tap a = g·TK + k of phase φ) — or, with
+//     TK1 > 0, one group per row of TK phase-0 taps then TK1 phase-1 taps — zero for taps past
+//     the kernel and for channels ≥ O, output channels fastest.
 // Y:  [N,O,outH,outW] f32.
 // The forward pass uses it with (R,O) = (Ci,Co) and soH = soW = 1; the input gradient uses it
 // once per stride phase as a stride-1 correlation of the padded dy with the flipped sub-kernel,
@@ -33,7 +34,7 @@ struct Params {
   O: u32, OV: u32, outH: u32, outW: u32,
   Hq: u32, Wq: u32, soH: u32, ooH: u32,
   soW: u32, ooW: u32, tilesW: u32, N: u32,
-  total: u32, tilesH: u32, _p1: u32, _p2: u32,
+  total: u32, tilesH: u32, rpStep: u32, _p2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -52,6 +53,12 @@ const COTV: u32 = 2u; // @specialize output channels per invocation / 4, 1–4
 const TWV: u32 = 2u; // @specialize output columns per invocation / 4, 1–4
 const THO: u32 = 1u; // @specialize output rows per invocation, TWV·THO ≤ 4
 const TK: u32 = 3u; // @specialize taps per group, 1–4
+// Taps of column phase 1 done in the same step (stride 2 with few taps: 3×3 is 2 + 1), so no
+// zero-weight taps are computed; TK + TK1 ≤ 4.
+const TK1: u32 = 0u; // @specialize
+const NT: u32 = TK + TK1;
+// Window column of phase 1's first tap (clamped so the unused case still indexes in range).
+const C1: u32 = min(TK, 3u);
 // Column blocks of 4 outputs per invocation: slot q is row q / TWV, vec4 column q % TWV.
 const SLOTS: u32 = TWV * THO;
 // Slot q's input window starts at L[q + q / TWV] (see accumulate).
@@ -72,19 +79,19 @@ fn chain(a: mat4x4f, w: mat4x4f, x: mat4x4f) -> mat4x4f {
   var c1 = fma(vec4f(w[0].y), x[0], a[1]);
   var c2 = fma(vec4f(w[0].z), x[0], a[2]);
   var c3 = fma(vec4f(w[0].w), x[0], a[3]);
-  if (TK > 1u) {
+  if (NT > 1u) {
     c0 = fma(vec4f(w[1].x), x[1], c0);
     c1 = fma(vec4f(w[1].y), x[1], c1);
     c2 = fma(vec4f(w[1].z), x[1], c2);
     c3 = fma(vec4f(w[1].w), x[1], c3);
   }
-  if (TK > 2u) {
+  if (NT > 2u) {
     c0 = fma(vec4f(w[2].x), x[2], c0);
     c1 = fma(vec4f(w[2].y), x[2], c1);
     c2 = fma(vec4f(w[2].z), x[2], c2);
     c3 = fma(vec4f(w[2].w), x[2], c3);
   }
-  if (TK > 3u) {
+  if (NT > 3u) {
     c0 = fma(vec4f(w[3].x), x[3], c0);
     c1 = fma(vec4f(w[3].y), x[3], c1);
     c2 = fma(vec4f(w[3].z), x[3], c2);
@@ -120,13 +127,13 @@ fn stepTile(acc: ptr<function, Tile>, w0: mat4x4f, w1: mat4x4f, w2: mat4x4f, w3:
   }
 }
 
-// Tap k's weights of output channels 4c…4c+3 as column k (weights of a step: TK taps × OV vec4s).
+// Tap k's weights of output channels 4c…4c+3 as column k (weights of a step: NT taps × OV vec4s).
 fn tapWeights(base: u32, c: u32) -> mat4x4f {
   var w = mat4x4f();
   w[0] = Wt[base + c];
-  if (TK > 1u) { w[1] = Wt[base + p.OV + c]; }
-  if (TK > 2u) { w[2] = Wt[base + 2u * p.OV + c]; }
-  if (TK > 3u) { w[3] = Wt[base + 3u * p.OV + c]; }
+  if (NT > 1u) { w[1] = Wt[base + p.OV + c]; }
+  if (NT > 2u) { w[2] = Wt[base + 2u * p.OV + c]; }
+  if (NT > 3u) { w[3] = Wt[base + 3u * p.OV + c]; }
   return w;
 }
 
@@ -135,14 +142,43 @@ fn win1(a: vec4f, b: vec4f) -> vec4f { return vec4f(a.yzw, b.x); }
 fn win2(a: vec4f, b: vec4f) -> vec4f { return vec4f(a.zw, b.xy); }
 fn win3(a: vec4f, b: vec4f) -> vec4f { return vec4f(a.w, b.xyz); }
 
-// The TK tap windows (column k = shift k) of one slot, from two consecutive input vec4s.
-fn windows(a: vec4f, b: vec4f) -> mat4x4f {
+// The tap windows of one slot: column k < TK = shift k of consecutive input vec4s (a, b) of the
+// step's phase, then TK1 shifts of (c, d) from phase 1.
+fn windows(a: vec4f, b: vec4f, c: vec4f, d: vec4f) -> mat4x4f {
   var m = mat4x4f();
   m[0] = a;
   if (TK > 1u) { m[1] = win1(a, b); }
   if (TK > 2u) { m[2] = win2(a, b); }
   if (TK > 3u) { m[3] = win3(a, b); }
+  if (TK1 > 0u) { m[C1] = c; }
+  if (TK1 > 1u) { m[min(C1 + 1u, 3u)] = win1(c, d); }
+  if (TK1 > 2u) { m[min(C1 + 2u, 3u)] = win2(c, d); }
   return m;
+}
+
+// The input vec4s a step reads for one phase: TWV+1 per output row, rows one after the other
+// (slot q's window starts at index q + q / TWV).
+fn rowWindows(sb: u32, rowStep: u32) -> array<vec4f, 8> {
+  var L: array<vec4f, 8>;
+  L[0] = X[sb];
+  L[1] = X[sb + 1u];
+  if (TWV > 1u) { L[2] = X[sb + 2u]; }
+  if (TWV > 2u) { L[3] = X[sb + 3u]; }
+  if (TWV > 3u) { L[4] = X[sb + 4u]; }
+  if (THO > 1u) {
+    L[TWV + 1u] = X[sb + rowStep];
+    L[TWV + 2u] = X[sb + rowStep + 1u];
+    if (TWV > 1u) { L[5] = X[sb + rowStep + 2u]; }
+  }
+  if (THO > 2u) {
+    L[4] = X[sb + 2u * rowStep];
+    L[5] = X[sb + 2u * rowStep + 1u];
+  }
+  if (THO > 3u) {
+    L[6] = X[sb + 3u * rowStep];
+    L[7] = X[sb + 3u * rowStep + 1u];
+  }
+  return L;
 }
 
 struct Origin { n: u32, oh0: u32, ot: u32, ov0: u32 }
@@ -163,10 +199,11 @@ fn accumulate(acc: ptr<function, Tile>, t: Origin) {
   // vec4s between the inputs of consecutive output rows (S input rows of P phases).
   let rowStep = S * p.P * p.Wp4;
   var wb = t.ot * COTV;
-  let wStep = TK * p.OV;
+  let wStep = NT * p.OV;
   // Step counters instead of div/mod of the step index: integer division is a per-lane
   // scalar loop on both software drivers and cost more than the step's FMAs.
-  // Input offset of a step: r·plane + (kh·P + ph)·Wp4 + g (rows of P phases are contiguous).
+  // Input offset of a step: r·plane + (kh·P + ph)·Wp4 + g (rows of P phases are contiguous);
+  // rp = kh·P + ph advances by rpStep (P when one step covers both phases).
   let plane = p.Hp * p.P * p.Wp4;
   let rowPhases = p.KH * p.P;
   let base = ((xImage + t.oh0 * S) * p.P) * p.Wp4 + t.ov0;
@@ -176,26 +213,9 @@ fn accumulate(acc: ptr<function, Tile>, t: Origin) {
   for (var st = 0u; st < steps; st++) {
     // Groups after the first in a phase have TK = 4 and start at tap 4g: vec4 column g.
     let sb = base + r * plane + rp * p.Wp4 + g;
-    // The input windows: TWV+1 vec4s per output row, rows one after the other.
-    var L: array<vec4f, 8>;
-    L[0] = X[sb];
-    L[1] = X[sb + 1u];
-    if (TWV > 1u) { L[2] = X[sb + 2u]; }
-    if (TWV > 2u) { L[3] = X[sb + 3u]; }
-    if (TWV > 3u) { L[4] = X[sb + 4u]; }
-    if (THO > 1u) {
-      L[TWV + 1u] = X[sb + rowStep];
-      L[TWV + 2u] = X[sb + rowStep + 1u];
-      if (TWV > 1u) { L[5] = X[sb + rowStep + 2u]; }
-    }
-    if (THO > 2u) {
-      L[4] = X[sb + 2u * rowStep];
-      L[5] = X[sb + 2u * rowStep + 1u];
-    }
-    if (THO > 3u) {
-      L[6] = X[sb + 3u * rowStep];
-      L[7] = X[sb + 3u * rowStep + 1u];
-    }
+    let L = rowWindows(sb, rowStep);
+    var M: array<vec4f, 8>;
+    if (TK1 > 0u) { M = rowWindows(sb + p.Wp4, rowStep); }
     var w1 = mat4x4f();
     var w2 = mat4x4f();
     var w3 = mat4x4f();
@@ -205,15 +225,15 @@ fn accumulate(acc: ptr<function, Tile>, t: Origin) {
     var x1 = mat4x4f();
     var x2 = mat4x4f();
     var x3 = mat4x4f();
-    if (SLOTS > 1u) { x1 = windows(L[A1], L[A1 + 1u]); }
-    if (SLOTS > 2u) { x2 = windows(L[A2], L[A2 + 1u]); }
-    if (SLOTS > 3u) { x3 = windows(L[A3], L[A3 + 1u]); }
-    stepTile(acc, tapWeights(wb, 0u), w1, w2, w3, windows(L[0], L[1]), x1, x2, x3);
+    if (SLOTS > 1u) { x1 = windows(L[A1], L[A1 + 1u], M[A1], M[A1 + 1u]); }
+    if (SLOTS > 2u) { x2 = windows(L[A2], L[A2 + 1u], M[A2], M[A2 + 1u]); }
+    if (SLOTS > 3u) { x3 = windows(L[A3], L[A3 + 1u], M[A3], M[A3 + 1u]); }
+    stepTile(acc, tapWeights(wb, 0u), w1, w2, w3, windows(L[0], L[1], M[0], M[1]), x1, x2, x3);
     wb += wStep;
     g += 1u;
     let nextRow = g == p.Gp;
     g = select(g, 0u, nextRow);
-    rp = select(rp, rp + 1u, nextRow);
+    rp = select(rp, rp + p.rpStep, nextRow);
     let nextChannel = rp == rowPhases;
     rp = select(rp, 0u, nextChannel);
     r = select(r, r + 1u, nextChannel);

@@ -51,13 +51,14 @@ fn pad(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: 
 
 // ---- repack: dst[r][u][ph·Gp + g][k][o] = src[o·sO + r·sR + (bh + dh·u)·KWs + (bw + dw·(a·S + ph))]
 // with tap a = g·TK + k of phase ph, zero when a ≥ ⌈(KWk − ph)/S⌉ (past the kernel) or o ≥ O.
-// src: OIHW weights [Co,Ci,KH,KWs]; dst: [R,KHk,G·TK,OP] — the step order of conv2d_forward.wgsl.
+// With TK1 > 0 (phases merged, G = 1): k < TK is tap k of phase 0, then tap k − TK of phase 1.
+// src: OIHW weights [Co,Ci,KH,KWs]; dst: [R,KHk,G·NT,OP] — the step order of conv2d_forward.wgsl.
 struct RepackParams {
   R: u32, KHk: u32, G: u32, Gp: u32,
   TK: u32, S: u32, KWk: u32, OP: u32,
   O: u32, sO: u32, sR: u32, KWs: u32,
   bh: i32, dh: i32, bw: i32, dw: i32,
-  total: u32, _p0: u32, _p1: u32, _p2: u32,
+  total: u32, TK1: u32, _p1: u32, _p2: u32,
 }
 @group(0) @binding(0) var<uniform> rp: RepackParams;
 @group(0) @binding(1) var<storage, read> repSrc: array<f32>;
@@ -69,14 +70,16 @@ fn repack(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw
   if (i >= rp.total) { return; }
   let o = i % rp.OP;
   var q = i / rp.OP;
-  let k = q % rp.TK;
-  q /= rp.TK;
+  let nt = rp.TK + rp.TK1;
+  let k = q % nt;
+  q /= nt;
   let gi = q % rp.G;
   q /= rp.G;
   let u = q % rp.KHk;
   let r = q / rp.KHk;
-  let ph = gi / rp.Gp;
-  let a = (gi % rp.Gp) * rp.TK + k;
+  let second = rp.TK1 > 0u && k >= rp.TK;
+  let ph = select(gi / rp.Gp, 1u, second);
+  let a = select((gi % rp.Gp) * rp.TK + k, k - rp.TK, second);
   let taps = (rp.KWk + rp.S - 1u - ph) / rp.S;
   var val = 0.0;
   if (o < rp.O && a < taps) {

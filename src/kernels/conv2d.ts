@@ -47,6 +47,8 @@ export interface Conv2dTileConfig {
   maxTHO: number;
   /** Most 4×4 accumulator blocks per invocation (COTV·TWV·THO ≤ 16). */
   maxBlocks: number;
+  /** Stride 2 with ≤ 4 taps per kernel row: both column phases in one step (see tapGroups). */
+  mergePhases: boolean;
   WG: number;
 }
 
@@ -68,18 +70,19 @@ export interface Conv2dWeightGradConfig {
 // DESIGN.md §4); a real GPU wants many small threads (untested here: no GPU on these machines).
 // Software values from A/B runs measured in CPU seconds (the machine is shared): forward
 // 8×16 (COTV=2, TWV=4) was at least as fast as 16×16, 16×8 and 8×8 on both drivers; weight
-// gradient 4×2 beat 4×4 on lavapipe by 10–40% on 3×3 shapes, a tie on SwiftShader.
+// gradient 4×2 beat 4×4 on lavapipe by 10–40% on 3×3 shapes, a tie on SwiftShader. Merging
+// the two column phases of a 3×3 stride-2 forward step: SwiftShader +40–60%, lavapipe −30–45%.
 // WGML_CONV_FWD / WGML_CONV_DX / WGML_CONV_DW override them, e.g. "COTV=2,TWV=4" or "COT=4,CIT=2".
 const FORWARD_TILES: Record<AdapterKind, Conv2dTileConfig> = {
-  lavapipe: { COTV: 2, maxCOTV: 4, maxTWV: 4, maxTHO: 4, maxBlocks: 8, WG: 64 },
-  swiftshader: { COTV: 2, maxCOTV: 4, maxTWV: 4, maxTHO: 4, maxBlocks: 8, WG: 64 },
-  gpu: { COTV: 1, maxCOTV: 1, maxTWV: 1, maxTHO: 1, maxBlocks: 1, WG: 64 },
+  lavapipe: { COTV: 2, maxCOTV: 4, maxTWV: 4, maxTHO: 4, maxBlocks: 8, mergePhases: false, WG: 64 },
+  swiftshader: { COTV: 2, maxCOTV: 4, maxTWV: 4, maxTHO: 4, maxBlocks: 8, mergePhases: true, WG: 64 },
+  gpu: { COTV: 1, maxCOTV: 1, maxTWV: 1, maxTHO: 1, maxBlocks: 1, mergePhases: true, WG: 64 },
 };
 
 const INPUT_GRAD_TILES: Record<AdapterKind, Conv2dTileConfig> = {
-  lavapipe: { COTV: 2, maxCOTV: 4, maxTWV: 4, maxTHO: 4, maxBlocks: 8, WG: 64 },
-  swiftshader: { COTV: 2, maxCOTV: 4, maxTWV: 4, maxTHO: 4, maxBlocks: 8, WG: 64 },
-  gpu: { COTV: 1, maxCOTV: 1, maxTWV: 1, maxTHO: 1, maxBlocks: 1, WG: 64 },
+  lavapipe: { COTV: 2, maxCOTV: 4, maxTWV: 4, maxTHO: 4, maxBlocks: 8, mergePhases: false, WG: 64 },
+  swiftshader: { COTV: 2, maxCOTV: 4, maxTWV: 4, maxTHO: 4, maxBlocks: 8, mergePhases: true, WG: 64 },
+  gpu: { COTV: 1, maxCOTV: 1, maxTWV: 1, maxTHO: 1, maxBlocks: 1, mergePhases: true, WG: 64 },
 };
 
 const WEIGHT_GRAD: Record<AdapterKind, Conv2dWeightGradConfig> = {
@@ -162,6 +165,7 @@ interface Tile {
   COTV: number;
   TWV: number;
   THO: number;
+  mergePhases: boolean;
   WG: number;
   tilesW: number;
   tilesH: number;
@@ -185,7 +189,7 @@ function chooseTile(cfg: Conv2dTileConfig, O: number, Hq: number, Wq: number, en
     throw new Error(`${what}: tile COTV=${COTV} TWV=${TWV} THO=${THO} outside COTV, TWV 1–4 and TWV·THO ≤ 4`);
   }
   return {
-    COTV, TWV, THO, WG: force.WG ?? cfg.WG,
+    COTV, TWV, THO, mergePhases: force.MERGE === undefined ? cfg.mergePhases : force.MERGE !== 0, WG: force.WG ?? cfg.WG,
     tilesW: Math.ceil(Wv / TWV), tilesH: Math.ceil(Hq / THO), tilesO: Math.ceil(O / (4 * COTV)),
   };
 }
@@ -223,22 +227,28 @@ function padInto(rt: Runtime, label: string, src: BufferLike, NC: number, H: num
 
 /**
  * How the forward kernel walks the taps of a kernel row: P stored column phases, groups of TK
- * taps (Gp per phase, G in all). TK = the taps of phase 0 (at most 4), so only strided convs
- * compute a few zero-weight taps (3×3 stride 2: 4 for 3).
+ * taps (Gp per phase, G groups iterated per row). TK = the taps of phase 0 (at most 4). Stride 2
+ * with at most 4 taps in all (3×3: 2 + 1) does both phases in one step (TK1 = phase 1's taps),
+ * so no zero-weight taps are computed; otherwise a phase with fewer taps pads with zero weights.
  */
 interface TapGroups {
   P: number;
   TK: number;
+  TK1: number;
   Gp: number;
   G: number;
+  /** Phase-row counter step per group: 1, or P when one step covers both phases. */
+  rpStep: number;
 }
 
-function tapGroups(KW: number, S: number): TapGroups {
+function tapGroups(KW: number, S: number, mergePhases: boolean): TapGroups {
   const P = Math.min(S, KW);
   const taps0 = Math.ceil(KW / S);
+  const taps1 = P > 1 ? Math.ceil((KW - 1) / S) : 0;
+  if (mergePhases && P === 2 && taps0 + taps1 <= 4) return { P, TK: taps0, TK1: taps1, Gp: 1, G: 1, rpStep: 2 };
   const TK = Math.min(4, taps0);
   const Gp = Math.ceil(taps0 / TK);
-  return { P, TK, Gp, G: P * Gp };
+  return { P, TK, TK1: 0, Gp, G: P * Gp, rpStep: 1 };
 }
 
 interface RepackSpec {
@@ -261,7 +271,7 @@ interface RepackSpec {
 /** Weights in the forward kernel's step order [R][KHk][G·TK][OP] (see conv2d_prep.wgsl:repack). */
 function repackWeights(rt: Runtime, label: string, w: BufferLike, r: RepackSpec): PooledBuffer {
   const g = r.groups;
-  const total = r.R * r.KHk * g.G * g.TK * r.OP;
+  const total = r.R * r.KHk * g.G * (g.TK + g.TK1) * r.OP;
   const dst = rt.allocF32(total, `${label}.packed_w`);
   rt.dispatch({
     label: `${label} repack weights`,
@@ -271,7 +281,7 @@ function repackWeights(rt: Runtime, label: string, w: BufferLike, r: RepackSpec)
     params: i32Params([
       r.R, r.KHk, g.G, g.Gp, g.TK, r.S, r.KWk, r.OP,
       r.O, r.sO, r.sR, r.KWs, r.bh, r.dh, r.bw, r.dw,
-      total,
+      total, g.TK1,
     ], label),
     bindings: [w, dst],
     workgroups: grid1d(total, PREP_WG, rt.device.limits.maxComputeWorkgroupsPerDimension),
@@ -314,11 +324,11 @@ function dispatchTile(rt: Runtime, d: TileDispatch, xp: BufferLike, wp: BufferLi
     shader: 'conv2d_forward.wgsl',
     entry: vec4Out ? 'main_vec4_out' : 'main',
     constants: { WG: t.WG, HAS_BIAS: bias !== null, ACCUMULATE: d.accumulate },
-    defines: { COTV: t.COTV, TWV: t.TWV, THO: t.THO, TK: g.TK },
+    defines: { COTV: t.COTV, TWV: t.TWV, THO: t.THO, TK: g.TK, TK1: g.TK1 },
     params: i32Params([
       d.R, d.Hp, d.Wp4, d.S, g.P, d.KH, g.G, g.Gp,
       d.O, OV, d.outH, d.outW, d.Hq, d.Wq, d.soH, d.ooH,
-      d.soW, d.ooW, t.tilesW, d.N, total, t.tilesH,
+      d.soW, d.ooW, t.tilesW, d.N, total, t.tilesH, g.rpStep,
     ], d.label),
     // Without a bias the read-only packed weights stand in for the unused binding.
     bindings: [xp, wp, bias ?? wp, out],
@@ -343,9 +353,10 @@ export function conv2dForward(rt: Runtime, x: BufferLike, w: BufferLike, bias: B
   if (bias) checkSize(op, 'bias', bias, [s.Co], s);
   checkSize(op, 'y', y, [s.N, s.Co, Ho, Wo], s);
   const label = `conv2d forward ${s.Ci}->${s.Co} k${s.KH}x${s.KW} s${s.stride} @${s.H}x${s.W}`;
-  const tile = chooseTile(FORWARD_TILES[rt.gpu.info.kind], s.Co, Ho, Wo, process.env.WGML_CONV_FWD, op);
+  const cfg = FORWARD_TILES[rt.gpu.info.kind];
+  const tile = chooseTile(cfg, s.Co, Ho, Wo, process.env.WGML_CONV_FWD, op);
   const S = s.stride;
-  const groups = tapGroups(s.KW, S);
+  const groups = tapGroups(s.KW, S, tile.mergePhases);
   // Row tiles may run past Ho; those rows read zero padding and are not stored.
   const Hp = (tile.tilesH * tile.THO - 1) * S + s.KH;
   const Wp4 = paddedRowVec4s(tile, groups);
@@ -424,7 +435,7 @@ export function conv2dBackwardInput(rt: Runtime, dy: BufferLike, w: BufferLike, 
       // Phase position q reads dy rows q + q0 − (taps − 1) … q + q0 (zero outside dy).
       const offH = r.q0 - (r.taps - 1);
       const offW = c.q0 - (c.taps - 1);
-      const groups = tapGroups(c.taps, 1);
+      const groups = tapGroups(c.taps, 1, false);
       const Hp = tile.tilesH * tile.THO - 1 + r.taps;
       const Wp4 = paddedRowVec4s(tile, groups);
       const key = `${offH},${offW},${Hp},${Wp4}`;

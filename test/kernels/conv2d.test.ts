@@ -165,11 +165,11 @@ describe('conv2d GPU vs float64 reference', () => {
 
   // Each adapter's table picks its own tiles; force the shapes no case above reaches on
   // SwiftShader (3 or 4 output-channel vec4s, 4 column vec4s, 3 or 4 rows, odd weight-gradient
-  // tiles) so every adapter's choice is covered.
+  // tiles, stride-2 phases merged into one step or not) so every adapter's choice is covered.
   const forced: [string, string][] = [
-    ['COTV=3,TWV=1,THO=3', 'COT=1,CIT=3'],
+    ['COTV=3,TWV=1,THO=3,MERGE=1', 'COT=1,CIT=3'],
     ['COTV=4,TWV=4,THO=1', 'COT=3,CIT=1'],
-    ['COTV=4,TWV=1,THO=4', 'COT=4,CIT=4'],
+    ['COTV=4,TWV=1,THO=4,MERGE=0', 'COT=4,CIT=4'],
     ['COTV=1,TWV=2,THO=2', 'COT=2,CIT=4'],
   ];
   forced.forEach(([tile, dwTile], fi) => {
