@@ -1,10 +1,10 @@
 // The training loop: GPU augmentation (BackMix or a baseline) → ResNet18 → weighted CE →
 // backward → Adam, one small readback per step; validation each epoch; best and last
 // checkpoints written atomically; metrics.jsonl per epoch; resumable bit-for-bit.
-import { mkdirSync, appendFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, appendFileSync, writeFileSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { Runtime } from '../kernels/runtime.js';
-import { loadDataset, splitIndices, synthesize, type Dataset } from '../data/index.js';
+import { loadDataset, splitIndices, synthesize, isCurrentSynthOutput, type Dataset } from '../data/index.js';
 import { createAugmenter, type Augmenter } from '../backmix/augment.js';
 import { ResNet18 } from '../nn/resnet18.js';
 import { Adam } from '../nn/adam.js';
@@ -98,9 +98,11 @@ async function prepareData(c: TrainConfig, log: (m: string) => void): Promise<{ 
   let source = c.data;
   if (!source) {
     source = syntheticDir(c);
-    if (!existsSync(join(source, 'manifest.csv'))) {
+    const opts = { n: c.synthN, seed: c.seed, size: c.imageSize };
+    // a benchmark left by an older generator version is redrawn, never silently reused
+    if (!(await isCurrentSynthOutput(source, opts))) {
       log(`generating the synthetic echo benchmark (${c.synthN} frames) in ${source}`);
-      await synthesize({ out: source, n: c.synthN, seed: c.seed, size: c.imageSize });
+      await synthesize({ out: source, ...opts });
     }
   }
   const ds = await loadDataset(source, { size: c.imageSize, skipBad: c.skipBad, requireSplits: ['train'] });

@@ -8,7 +8,9 @@ import { loadDataset } from '../../src/data/load_dataset.js';
 import { renderSample } from '../../src/data/synth/frame.js';
 import { planSamples, DEFAULT_SPLIT_FRACTIONS, patientsPerSplit } from '../../src/data/synth/plan.js';
 import { hashSeed, Rng } from '../../src/data/synth/rng.js';
-import { synthesize, SYNTH_DEFAULTS, type SynthResult } from '../../src/data/synth/synthesize.js';
+import { isCurrentSynthOutput, synthesize, SYNTH_DEFAULTS, SYNTH_VERSION, type SynthResult } from '../../src/data/synth/synthesize.js';
+import { markerBitmap, MARKER_SIZE } from '../../src/data/synth/metadata.js';
+import { CUE_MARKERS, SITES } from '../../src/data/synth/sites.js';
 import { makeTempDir, rejection, writeText } from './fixtures.js';
 
 const CLASSES = ['PLAX', 'PSAX-AV', 'A2C', 'A4C'];
@@ -123,7 +125,7 @@ describe('synthetic benchmark: splits and classes', () => {
     expect(ds.classes).toEqual(CLASSES);
     expect(new Set(splitIndices(ds, 'ood-test').map((i) => ds.samples[i]!.site))).toEqual(new Set(['site-c']));
     const json = JSON.parse(await readFile(join(root, 'a/synth.json'), 'utf8'));
-    expect(json).toMatchObject({ seed: 7, n: N, size: 112, shortcutStrength: 0.9, classes: CLASSES });
+    expect(json).toMatchObject({ generatorVersion: SYNTH_VERSION, seed: 7, n: N, size: 112, shortcutStrength: SYNTH_DEFAULTS.shortcutStrength, classes: CLASSES });
     expect(json.counts).toEqual(first.counts);
     const side = (await readFile(join(root, 'a/synth_samples.csv'), 'utf8')).trim().split('\n');
     expect(side[0]).toContain('cue_element,cue_class,cue_matches_label,hard');
@@ -220,6 +222,46 @@ describe('synthetic benchmark: masks, geometry and the shortcut', () => {
       });
       expect(changed).toBeGreaterThan(200);
     }
+  });
+
+  it('body markers: four shapes that differ in many pixels, also after a flip', () => {
+    const flip = (b: Uint8Array) => b.map((_, i) => b[Math.floor(i / MARKER_SIZE) * MARKER_SIZE + (MARKER_SIZE - 1 - (i % MARKER_SIZE))]!);
+    const bitmaps = CUE_MARKERS.map(markerBitmap);
+    for (let a = 0; a < 4; a++) {
+      expect(bitmaps[a]!.reduce((x, y) => x + y, 0)).toBeGreaterThan(30); // visible
+      for (let b = a + 1; b < 4; b++) {
+        for (const other of [bitmaps[b]!, flip(bitmaps[b]!)]) {
+          const differ = bitmaps[a]!.filter((v, i) => v !== other[i]).length;
+          expect(differ).toBeGreaterThan(30);
+        }
+      }
+    }
+  });
+
+  it('the body marker never touches the sector, whatever the per-frame jitter', () => {
+    for (const site of SITES) {
+      const plan = planSamples({ n: 400, seed: 11, shortcutStrength: 1, hardFraction: 0, fractions: site.ood ? { train: 0, val: 0, test: 0, 'ood-test': 1 } : { train: 1, val: 0, test: 0, 'ood-test': 0 }, classes: CLASSES });
+      const specs = plan.filter((s) => s.site.id === site.id).slice(0, 40);
+      expect(specs.length).toBeGreaterThan(10);
+      for (const spec of specs) {
+        const { mask } = renderSample(spec, 11, 112);
+        const { x, y } = site.style.bodyMarker;
+        for (let j = 0; j < MARKER_SIZE; j++) for (let i = 0; i < MARKER_SIZE; i++) expect(mask[(y + j) * 112 + x + i], `${spec.id} marker pixel (${x + i}, ${y + j})`).toBe(0);
+      }
+    }
+  });
+
+  it('a cached benchmark is reused only when generator version and options match', async () => {
+    const dir = join(root, 'a');
+    expect(await isCurrentSynthOutput(dir, { n: N, seed: 7 })).toBe(true);
+    expect(await isCurrentSynthOutput(dir, { n: N, seed: 8 })).toBe(false);
+    expect(await isCurrentSynthOutput(dir, { n: N, seed: 7, shortcutStrength: 0.5 })).toBe(false);
+    expect(await isCurrentSynthOutput(join(root, 'missing'), { n: N, seed: 7 })).toBe(false);
+    const stale = join(root, 'stale');
+    await writeText(join(stale, 'manifest.csv'), 'image,label,split\n');
+    const json = JSON.parse(await readFile(join(dir, 'synth.json'), 'utf8'));
+    await writeText(join(stale, 'synth.json'), JSON.stringify({ ...json, generatorVersion: SYNTH_VERSION - 1 }));
+    expect(await isCurrentSynthOutput(stale, { n: N, seed: 7 })).toBe(false);
   });
 
   it('frames have dark chambers in brighter tissue inside the sector and a mostly black background', async () => {

@@ -1,13 +1,13 @@
 // Lays out one frame's scanner metadata for a site: random-content text blocks, the logo,
-// an ECG trace, depth ticks and a grey bar; the site's cue element (font or ECG morphology)
-// is styled by the cue class. Everything here is drawn into the background layer; the frame
+// an ECG trace, depth ticks, a grey bar and the body marker; the body marker and the site's
+// cue element (font or ECG morphology) are styled by the cue class. Everything here is drawn into the background layer; the frame
 // composer keeps it only outside the sector, so the sector never carries metadata and the
 // background never carries anatomy.
 
-import { drawBitmap, drawDepthTicks, drawEcg, drawGreyBar, drawText, makeFont, makeLogo, type GlyphFont } from './metadata.js';
+import { drawBitmap, drawDepthTicks, drawEcg, drawGreyBar, drawText, makeFont, makeLogo, markerBitmap, MARKER_SIZE, type GlyphFont } from './metadata.js';
 import type { Rng } from './rng.js';
 import type { SectorGeometry } from './sector.js';
-import { CUE_TYPEFACES, type SiteSpec } from './sites.js';
+import { CUE_MARKERS, CUE_TYPEFACES, type SiteSpec } from './sites.js';
 
 const fonts = new Map<string, GlyphFont>();
 
@@ -59,6 +59,10 @@ export function drawBackground(
 
   drawDepthTicks(bg, size, g, st.ticks.side, pxPerCm, st.ticks.gap * s, st.ticks.style, st.ticks.value);
   if (st.greyBar) drawGreyBar(bg, size, at(st.greyBar.x), at(st.greyBar.y), st.greyBar.w * u, at(st.greyBar.h));
+
+  // every site shows the body marker, and it always follows the cue class
+  const bm = st.bodyMarker;
+  drawBitmap(bg, size, markerBitmap(CUE_MARKERS[cueClass]!), MARKER_SIZE, MARKER_SIZE, at(bm.x), at(bm.y), bm.value, u);
 
   if (st.floor > 0) {
     for (let i = 0; i < bg.length; i++) bg[i] = Math.max(bg[i]!, rng.float() * st.floor);

@@ -1,5 +1,5 @@
 // Public surface of the synthetic echo benchmark generator.
-export { synthesize, SYNTH_DEFAULTS, type SynthOptions, type SynthResult } from './synthesize.js';
+export { synthesize, isCurrentSynthOutput, SYNTH_DEFAULTS, SYNTH_VERSION, type SynthOptions, type SynthResult } from './synthesize.js';
 export type { SynthSampleMeta } from './writer.js';
 export { planSamples, patientsPerSplit, SYNTH_SPLITS, DEFAULT_SPLIT_FRACTIONS, FRAMES_PER_PATIENT, type SplitFractions, type SynthSplit } from './plan.js';
 export { renderSample, type SampleSpec, type RenderedSample } from './frame.js';

@@ -58,6 +58,34 @@ export function makeFont(seed: number, count: number, w: number, h: number, face
   return { w, h, glyphs };
 }
 
+/**
+ * Body-marker pictograms (the probe-position icon a sonographer picks for each view), as
+ * MARKER_SIZE² bitmaps. Shapes, not positions, tell them apart, so they stay distinct under
+ * the training rotation (±30°) and flip.
+ */
+export type MarkerShape = 'disc' | 'ring' | 'cross' | 'square';
+export const MARKER_SIZE = 13;
+
+export function markerBitmap(shape: MarkerShape): Uint8Array {
+  const n = MARKER_SIZE;
+  const c = (n - 1) / 2;
+  const bits = new Uint8Array(n * n);
+  for (let y = 0; y < n; y++) {
+    for (let x = 0; x < n; x++) {
+      const r = Math.hypot(x - c, y - c);
+      const dx = Math.abs(x - c);
+      const dy = Math.abs(y - c);
+      let on: boolean;
+      if (shape === 'disc') on = r <= c;
+      else if (shape === 'ring') on = r <= c && r >= c - 2;
+      else if (shape === 'cross') on = dx <= 1 || dy <= 1;
+      else on = Math.max(dx, dy) >= c - 1;
+      bits[y * n + x] = on ? 1 : 0;
+    }
+  }
+  return bits;
+}
+
 /** A left-right symmetric random bitmap (identicon-like), w × h of 0/1. */
 export function makeLogo(seed: number, w: number, h: number): Uint8Array {
   const rng = new Rng(hashSeed('logo', seed));

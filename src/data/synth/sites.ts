@@ -3,17 +3,20 @@
 // out-of-distribution site (ood-test) with a different scanner style AND a different sector
 // (narrower fan, apex above the image, curved top), like TMED vs WASE in the paper.
 //
-// The shortcut: one background element's style follows the view with probability
-// shortcutStrength in the i.d. sites. Site A draws all its text in one of four typefaces
-// (CUE_TYPEFACES) chosen by the cue class; site B draws its ECG in one of four morphologies
-// chosen by the cue class. Both are repeated, texture-like patterns, which convolutional
-// networks learn sooner than the arrangement of chambers (the point of the benchmark). Site C
-// draws its ECG in one of the same four morphologies, chosen independently of the view, in
-// its own layout.
+// The shortcut: background elements follow the view with probability shortcutStrength in the
+// i.d. sites. Every site shows a body marker (the probe-position pictogram scanners print),
+// one shape per cue class (CUE_MARKERS). In addition, site A draws all its text in one of four
+// typefaces (CUE_TYPEFACES) chosen by the cue class, and site B draws its ECG in one of four
+// morphologies chosen by the cue class. Site C draws its marker and its ECG from the same
+// four, chosen independently of the view, in its own layout.
+//
+// Why the marker: the typeface and ECG cues alone are too fine for a stride-4 stem, so a
+// small ResNet18 read the chambers instead and the benchmark showed no shortcut (o.o.d. only
+// 3 points below i.d.); a 13-pixel shape is read within an epoch (bench/synth_calibration.md).
 //
 // Layout coordinates are pixels of a 112 × 112 frame and scale with the output size.
 
-import type { Typeface } from './metadata.js';
+import type { MarkerShape, Typeface } from './metadata.js';
 
 /** Which background element carries the class cue: the text font, or the ECG morphology. */
 export type CueElement = 'font' | 'ecg';
@@ -37,6 +40,8 @@ export interface ScannerStyle {
   ecg: { x0: number; x1: number; y: number; amp: number; value: number; morphology: number; thickness: number };
   ticks: { side: -1 | 1; gap: number; style: 'dot' | 'dash'; value: number };
   greyBar: { x: number; y: number; w: number; h: number } | null;
+  /** Body marker (top-left corner, pixels; grey level), drawn where no sector reaches. */
+  bodyMarker: { x: number; y: number; value: number };
   /** Background noise amplitude in grey levels (0 = pure black). */
   floor: number;
 }
@@ -52,6 +57,9 @@ export interface SiteGeometry {
 
 /** Typeface per cue class when the font is the cue element (class order PLAX, PSAX-AV, A2C, A4C). */
 export const CUE_TYPEFACES: readonly Typeface[] = ['stems', 'bars', 'boxes', 'dots'];
+
+/** Body-marker shape per cue class (class order PLAX, PSAX-AV, A2C, A4C), in every site. */
+export const CUE_MARKERS: readonly MarkerShape[] = ['disc', 'ring', 'cross', 'square'];
 
 export interface SiteSpec {
   id: string;
@@ -81,6 +89,7 @@ export const SITES: readonly SiteSpec[] = [
       ecg: { x0: 4, x1: 108, y: 104, amp: 5, value: 160, morphology: 4, thickness: 1 },
       ticks: { side: 1, gap: 3, style: 'dot', value: 220 },
       greyBar: { x: 106, y: 30, w: 3, h: 28 },
+      bodyMarker: { x: 1, y: 44, value: 235 },
       floor: 0,
     },
   },
@@ -101,6 +110,7 @@ export const SITES: readonly SiteSpec[] = [
       ecg: { x0: 2, x1: 110, y: 101, amp: 7, value: 200, morphology: 0, thickness: 2 },
       ticks: { side: -1, gap: 3, style: 'dash', value: 190 },
       greyBar: null,
+      bodyMarker: { x: 94, y: 30, value: 225 },
       floor: 0,
     },
   },
@@ -122,6 +132,7 @@ export const SITES: readonly SiteSpec[] = [
       ecg: { x0: 2, x1: 110, y: 103, amp: 6, value: 170, morphology: 0, thickness: 2 },
       ticks: { side: -1, gap: 2, style: 'dash', value: 160 },
       greyBar: { x: 2, y: 62, w: 3, h: 22 },
+      bodyMarker: { x: 96, y: 40, value: 210 },
       floor: 4,
     },
   },

@@ -7,14 +7,14 @@
 // Everything is a pure function of the options (no clock, no Math.random), so the same seed
 // gives the same bytes.
 
-import { readdir, rm } from 'node:fs/promises';
+import { access, readdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CANONICAL_CLASSES } from '../dataset.js';
 import { DatasetError } from '../errors.js';
 import { defaultConcurrency, mapLimit } from '../map_limit.js';
 import { renderSample } from './frame.js';
 import { DEFAULT_SPLIT_FRACTIONS, FRAMES_PER_PATIENT, planSamples, SYNTH_SPLITS, type SplitFractions } from './plan.js';
-import { CUE_TYPEFACES, SITES } from './sites.js';
+import { CUE_MARKERS, CUE_TYPEFACES, SITES } from './sites.js';
 import { manifestText, samplesText, writeGrayPng, writeText, type SynthSampleMeta } from './writer.js';
 
 export interface SynthOptions {
@@ -27,7 +27,7 @@ export interface SynthOptions {
   size?: number;
   /**
    * Probability that the i.d. background cue names the true view (else one of the other
-   * views, uniformly). 0.25 with four classes makes the cue independent of the view. Default 0.9.
+   * views, uniformly). 0.25 with four classes makes the cue independent of the view. Default 1.
    */
   shortcutStrength?: number;
   /** Fraction of frames degraded by a big shadow or dropout over the heart. Default 0.1. */
@@ -48,7 +48,14 @@ export interface SynthResult {
   samples: SynthSampleMeta[];
 }
 
-export const SYNTH_DEFAULTS = { n: 1200, seed: 1, size: 112, shortcutStrength: 0.9, hardFraction: 0.1 } as const;
+/**
+ * Bumped whenever the same options would draw different pixels, so a cached benchmark from an
+ * older generator is regenerated instead of reused (see isCurrentSynthOutput).
+ * 2: body markers, default shortcut strength 1.
+ */
+export const SYNTH_VERSION = 2;
+
+export const SYNTH_DEFAULTS = { n: 1200, seed: 1, size: 112, shortcutStrength: 1, hardFraction: 0.1 } as const;
 
 async function prepareOut(out: string): Promise<void> {
   let names: string[];
@@ -137,6 +144,7 @@ export async function synthesize(opts: SynthOptions): Promise<SynthResult> {
   const description = {
     format: 'wgml-synth-echo',
     version: 1,
+    generatorVersion: SYNTH_VERSION,
     seed,
     n,
     size,
@@ -156,6 +164,7 @@ export async function synthesize(opts: SynthOptions): Promise<SynthResult> {
       rule:
         'i.d. sites: the cue element shows the true view with probability shortcutStrength, otherwise one of the other views uniformly; o.o.d. site: cue class drawn uniformly, independent of the view',
       elements: {
+        marker: `every site: the body marker is one of four shapes, one per cue class in class order: ${CUE_MARKERS.join(', ')}`,
         font: `all text of the frame is drawn in one of four typefaces, one per cue class in class order: ${CUE_TYPEFACES.join(', ')}`,
         ecg: 'the ECG trace has one of four morphologies (0 normal, 1 inverted, 2 wide QRS, 3 paced), one per cue class in class order',
       },
@@ -173,4 +182,27 @@ export async function synthesize(opts: SynthOptions): Promise<SynthResult> {
 
 function round3(v: number): number {
   return Math.round(v * 1000) / 1000;
+}
+
+/**
+ * True when `dir` holds a complete synth output of this generator version with these options
+ * (defaults filled in), so it can be reused as is.
+ */
+export async function isCurrentSynthOutput(dir: string, opts: Omit<SynthOptions, 'out'>): Promise<boolean> {
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(await readFile(join(dir, 'synth.json'), 'utf8')) as Record<string, unknown>;
+    await access(join(dir, 'manifest.csv'));
+  } catch {
+    return false;
+  }
+  const want: Record<string, unknown> = {
+    generatorVersion: SYNTH_VERSION,
+    n: opts.n ?? SYNTH_DEFAULTS.n,
+    seed: opts.seed ?? SYNTH_DEFAULTS.seed,
+    size: opts.size ?? SYNTH_DEFAULTS.size,
+    shortcutStrength: opts.shortcutStrength ?? SYNTH_DEFAULTS.shortcutStrength,
+    hardFraction: opts.hardFraction ?? SYNTH_DEFAULTS.hardFraction,
+  };
+  return Object.entries(want).every(([k, v]) => json[k] === v);
 }
