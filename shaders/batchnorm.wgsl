@@ -174,7 +174,8 @@ fn stats_final(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroup
   let s = fold_partials(c);
   let d = s.x * p.invM;
   let m = saveMean[c] + d;
-  let v = max(s.y * p.invM - d * d, 0.0);
+  let v0 = s.y * p.invM - d * d;
+  let v = select(v0, 0.0, v0 < 0.0); // rounding can go below 0; NaN must stay NaN
   saveMean[c] = m;
   saveInvStd[c] = 1.0 / sqrt(v + p.eps);
   runMean[c] = (1.0 - p.momentum) * runMean[c] + p.momentum * m;
@@ -203,7 +204,7 @@ fn normalize_v4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgrou
     // (x − mean) first: x·scale + shift would cancel catastrophically when |mean| ≫ std.
     var v = fma(x4[base + s] - vec4f(a.x), vec4f(a.y), vec4f(a.z));
     if (RESIDUAL) { v += r4[base + s]; }
-    if (RELU) { v = max(v, vec4f(0.0)); }
+    if (RELU) { v = select(v, vec4f(0.0), v < vec4f(0.0)); } // NaN passes, as in elementwise relu
     out4[base + s] = v;
   }
 }
@@ -220,7 +221,7 @@ fn normalize_s(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroup
   for (var s = s0; s < s1; s++) {
     var v = fma(xs[base + s] - a.x, a.y, a.z);
     if (RESIDUAL) { v += rs[base + s]; }
-    if (RELU) { v = max(v, 0.0); }
+    if (RELU) { v = select(v, 0.0, v < 0.0); }
     outS[base + s] = v;
   }
 }

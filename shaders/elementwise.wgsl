@@ -28,12 +28,13 @@ fn mul(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: 
   out[i] = x[i] * y[i];
 }
 
-// out = max(x, 0)
+// out = max(x, 0), written as a select so NaN passes through (max(NaN, 0) may give 0 on some
+// drivers, which would hide a diverged run from the loss check) — as PyTorch's relu does.
 @compute @workgroup_size(WG)
 fn relu(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat(gid, nwg);
   if (i >= p.n) { return; }
-  out[i] = max(x[i], 0.0);
+  out[i] = select(x[i], 0.0, x[i] < 0.0);
 }
 
 // out = dy where x > 0 else 0, with x the ReLU input (or output: same sign pattern) and y = dy.

@@ -288,6 +288,26 @@ describe('batchnorm kernels (GPU vs float64)', () => {
     expectCloseEach(g.dx!, bw.dx, dxTolerance(d.x, bw.dx, d.gamma, shape), 'dx (re-masked from dy)');
   });
 
+  // A diverged activation must stay visible: relu(bn(x)) with a NaN in channel 1 gives NaN
+  // statistics, so that whole channel is NaN, and the other channels are untouched.
+  for (const shape of [[2, 3, 4, 4], [1, 3, 3, 5]] as Shape4[]) {
+    it(`fused relu(bn(x)) propagates a NaN through its channel ${JSON.stringify(shape)}`, async () => {
+      const d = inputs(shape, 950);
+      const plane = shape[2] * shape[3];
+      d.x[plane + 2] = NaN; // n = 0, c = 1
+      const g = await withBuffers(shape, d, ['y', 'y2'], (b) => {
+        batchNormReluTrainForward(rt, b.x!, b.gamma!, b.beta!, b.rm!, b.rv!, b.y!, b.mean!, b.invstd!, shape);
+        batchNormAddReluTrainForward(rt, b.x!, b.r!, b.gamma!, b.beta!, b.rm!, b.rv!, b.y2!, b.mean!, b.invstd!, shape);
+      });
+      for (const y of [g.y!, g.y2!]) {
+        for (let i = 0; i < y.length; i++) {
+          const c = Math.floor(i / plane) % shape[1];
+          expect(Number.isNaN(y[i]!), `element ${i} (channel ${c})`).toBe(c === 1);
+        }
+      }
+    });
+  }
+
   // 200,000 (vec4 path) and 200,978 (scalar path) elements per channel with means far from 0:
   // E[x²] − E[x]² in f32 loses everything here; the corrected two-pass keeps ~1e-6.
   for (const shape of [[8, 2, 125, 200], [2, 2, 317, 317]] as Shape4[]) {

@@ -36,6 +36,17 @@ describe('elementwise kernels (GPU vs float64)', () => {
     for (const b of [X, Y, out]) rt.release(b);
   });
 
+  it('relu passes NaN through and keeps infinities, as PyTorch does', async () => {
+    const rt = await gpuRuntime();
+    const X = rt.upload(Float32Array.from([NaN, -1, 2, -Infinity, Infinity, 0]));
+    const out = rt.allocF32(6);
+    relu(rt, 6, X, out);
+    const got = await rt.readF32(out, 6);
+    expect(Number.isNaN(got[0])).toBe(true);
+    expect(Array.from(got.slice(1))).toEqual([0, 2, 0, Infinity, 0]);
+    for (const b of [X, out]) rt.release(b);
+  });
+
   it('splits grids beyond 65535 workgroups per dimension', () => {
     expect(grid1d(100, 128)).toEqual([1, 1]);
     const [gx, gy] = grid1d(128 * 70000, 128);
