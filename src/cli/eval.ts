@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { evaluateCheckpoint, aggregateEvaluations, type CheckpointEvaluation } from '../train/api.js';
 import { writeFileAtomic } from '../nn/atomic_write.js';
-import { globalOptions } from './options.js';
+import { globalOptions, IMAGE_SIZE_HELP, optionalPositiveInt } from './options.js';
 import { createProgress } from './progress.js';
 import { evaluationMarkdown, aggregateMarkdown } from './report.js';
 
@@ -15,7 +15,7 @@ interface EvalCli {
   seeds?: string[];
   classes?: string;
   batch: string;
-  imageSize: string;
+  imageSize?: string;
   target: string;
   focus: boolean;
   skipBad?: boolean;
@@ -39,7 +39,7 @@ export function registerEval(program: Command): void {
     .option('--seeds <runs...>', 'several run directories or checkpoints: report mean ± std across them')
     .option('--classes <a,b,…>', 'class names in output order (when the checkpoint has none)')
     .option('--batch <n>', 'batch size', '32')
-    .option('--image-size <px>', 'input size', '112')
+    .option('--image-size <px>', IMAGE_SIZE_HELP)
     .option('--target <t>', 'GradCAM target: pred | true', 'pred')
     .option('--no-focus', 'skip GradCAM %E/%F')
     .option('--skip-bad', 'skip bad dataset records instead of failing')
@@ -57,7 +57,7 @@ export function registerEval(program: Command): void {
         evals.push(
           await evaluateCheckpoint({
             checkpoint, data: o.data, split: o.split, adapter: globalOptions(cmd).adapter,
-            classes: o.classes?.split(',').map((s) => s.trim()), batch: Number(o.batch), imageSize: Number(o.imageSize),
+            classes: o.classes?.split(',').map((s) => s.trim()), batch: Number(o.batch), imageSize: optionalPositiveInt('image-size', o.imageSize),
             focus: o.focus, target: o.target as 'pred' | 'true', skipBad: o.skipBad,
             onBatch: (d, t) => {
               progress.start(`eval ${checkpoint}`, t);

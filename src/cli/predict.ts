@@ -1,7 +1,7 @@
 // `wgml predict`: the view of each image, with probabilities and logits; no mask needed.
 import type { Command } from 'commander';
 import { predict } from '../train/api.js';
-import { globalOptions } from './options.js';
+import { globalOptions, IMAGE_SIZE_HELP, optionalPositiveInt } from './options.js';
 
 export function registerPredict(program: Command): void {
   program
@@ -10,12 +10,12 @@ export function registerPredict(program: Command): void {
     .requiredOption('--checkpoint <file>', 'safetensors checkpoint')
     .argument('<images...>', 'image files')
     .option('--classes <a,b,…>', 'class names in output order (when the checkpoint has none)')
-    .option('--image-size <px>', 'input size; frames are resized (lanczos3), then /255 and per-image z-score', '112')
+    .option('--image-size <px>', `${IMAGE_SIZE_HELP}; frames are resized (lanczos3), then /255 and per-image z-score`)
     .option('--json', 'print JSON')
-    .action(async (images: string[], o: { checkpoint: string; classes?: string; imageSize: string; json?: boolean }, cmd: Command) => {
+    .action(async (images: string[], o: { checkpoint: string; classes?: string; imageSize?: string; json?: boolean }, cmd: Command) => {
       const preds = await predict({
         checkpoint: o.checkpoint, images, adapter: globalOptions(cmd).adapter,
-        classes: o.classes?.split(',').map((s) => s.trim()), imageSize: Number(o.imageSize),
+        classes: o.classes?.split(',').map((s) => s.trim()), imageSize: optionalPositiveInt('image-size', o.imageSize),
       });
       if (o.json) {
         console.log(JSON.stringify(preds, null, 2));

@@ -34,7 +34,7 @@ export interface CheckpointEvaluation {
 export async function evaluateCheckpoint(o: EvaluateCheckpointOptions): Promise<CheckpointEvaluation> {
   const ck = await openCheckpoint(o.checkpoint, { adapter: o.adapter, classes: o.classes });
   try {
-    const ds = await loadDataset(o.data, { size: o.imageSize ?? 112, skipBad: o.skipBad, classes: ck.classes });
+    const ds = await loadDataset(o.data, { size: o.imageSize ?? ck.imageSize ?? 112, skipBad: o.skipBad, classes: ck.classes });
     const split = o.split ?? 'test';
     const indices = split === 'all' ? ds.samples.map((_, i) => i) : splitIndices(ds, split);
     const aug = evalAugmenter(ck.rt, ds);
@@ -97,7 +97,7 @@ export async function predict(o: PredictOptions): Promise<Prediction[]> {
   if (o.images.length === 0) throw new Error('predict: no images given');
   const ck = await openCheckpoint(o.checkpoint, { adapter: o.adapter, classes: o.classes });
   try {
-    const ds = await imagesAsDataset(o.images, o.imageSize ?? 112, ck.classes);
+    const ds = await imagesAsDataset(o.images, o.imageSize ?? ck.imageSize ?? 112, ck.classes);
     const aug = evalAugmenter(ck.rt, ds);
     const K = ck.classes.length;
     const out: Prediction[] = [];

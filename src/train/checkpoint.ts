@@ -33,7 +33,8 @@ export async function saveCheckpoint(dir: string, name: string, model: ResNet18,
     tensors[`exp_avg_sq.${named[i]!.name}`] = { dtype: 'F32', shape: [...opt.v[i]!.shape], data: await opt.v[i]!.toArray() };
   }
   await writeSafetensors(paths.state, tensors, { 'wgml.training_state': JSON.stringify(state) });
-  await saveModel(paths.model, model, { 'wgml.epoch': String(state.epoch) }, state.classes);
+  // the input size travels with the model, so eval/predict/gradcam preprocess as training did
+  await saveModel(paths.model, model, { 'wgml.epoch': String(state.epoch), 'wgml.image_size': String(state.config.imageSize) }, state.classes);
 }
 
 export async function loadCheckpoint(dir: string, name: string, model: ResNet18, opt: Adam): Promise<TrainingState> {

@@ -62,7 +62,7 @@ export function overlayRgb(frame: Uint8Array, z: Float32Array, mask: Uint8Array 
 export async function writeGradCamImages(o: GradCamImagesOptions): Promise<{ images: GradCamImage[]; sheet: string }> {
   const ck = await openCheckpoint(o.checkpoint, { adapter: o.adapter, classes: o.classes });
   try {
-    const ds = await loadDataset(o.data, { size: o.imageSize ?? 112, classes: ck.classes });
+    const ds = await loadDataset(o.data, { size: o.imageSize ?? ck.imageSize ?? 112, classes: ck.classes });
     const split = o.split ?? 'test';
     const all = split === 'all' ? ds.samples.map((_, i) => i) : splitIndices(ds, split);
     const chosen = all.slice(0, o.n ?? 32);

@@ -14,6 +14,8 @@ export interface OpenedCheckpoint {
   model: ResNet18;
   classes: string[];
   path: string;
+  /** The size the model was trained at ('wgml.image_size' metadata), null when the file has none. */
+  imageSize: number | null;
   close(): void;
 }
 
@@ -35,7 +37,7 @@ export async function openCheckpoint(path: string, o: { adapter?: string; classe
     const classes = resolveClasses(loaded.config.numClasses, loaded.classes, o.classes, path);
     loaded.model.eval();
     return {
-      rt, model: loaded.model, classes, path,
+      rt, model: loaded.model, classes, path, imageSize: trainedImageSize(loaded.metadata, path),
       close: () => {
         loaded.model.dispose();
         rt.destroy();
@@ -45,6 +47,14 @@ export async function openCheckpoint(path: string, o: { adapter?: string; classe
     rt.destroy();
     throw e;
   }
+}
+
+function trainedImageSize(metadata: Record<string, string>, path: string): number | null {
+  const raw = metadata['wgml.image_size'];
+  if (raw === undefined) return null;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${path}: metadata 'wgml.image_size' should be a positive integer, got '${raw}'`);
+  return n;
 }
 
 /** The network input for `x` ([B,1,S,S] from the augmenter): repeated to 3 channels for RGB models. */

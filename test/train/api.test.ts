@@ -153,6 +153,25 @@ describe('evaluateCheckpoint / aggregateEvaluations', () => {
 });
 
 describe('predict', () => {
+  it("without imageSize the checkpoint's 'wgml.image_size' is used; a malformed one is an error naming the file", async () => {
+    const rt = await gpuRuntime();
+    const sized = join(root, 'sized.safetensors');
+    const broken = join(root, 'broken-size.safetensors');
+    const m = new ResNet18(rt, { inChannels: 1, numClasses: 4, stem: 'cifar', width: 2 }, 1); // ckA's weights
+    await saveModel(sized, m, { 'wgml.epoch': '1', 'wgml.image_size': String(SIZE) }, classes);
+    await saveModel(broken, m, { 'wgml.image_size': 'big' }, classes);
+    m.dispose();
+    const ds = await loadDataset(data, { size: SIZE });
+    const files = splitIndices(ds, 'test').slice(0, 2).map((i) => ds.samples[i]!.file);
+    const explicit = await predict({ checkpoint: ckA, images: files, imageSize: SIZE, adapter });
+    const fromFile = await predict({ checkpoint: sized, images: files, adapter });
+    expect(fromFile.map((p) => p.logits)).toEqual(explicit.map((p) => p.logits));
+    // the same weights at the 112 fallback see other pixels
+    const fallback = await predict({ checkpoint: ckA, images: files, adapter });
+    expect(fallback.map((p) => p.logits)).not.toEqual(explicit.map((p) => p.logits));
+    await expect(predict({ checkpoint: broken, images: files, adapter })).rejects.toThrow(`${broken}: metadata 'wgml.image_size' should be a positive integer, got 'big'`);
+  });
+
   it('3 PNGs: a view from the class list, probabilities summing to 1, agreeing with evaluate', async () => {
     const ds = await loadDataset(data, { size: SIZE });
     const test = splitIndices(ds, 'test').slice(0, 3);

@@ -157,6 +157,8 @@ describe('train(): tiny synthetic run', () => {
     const sb = JSON.parse((await readSafetensors(join(out, 'last.state.safetensors'))).metadata!['wgml.training_state']!);
     expect(sb.epoch).toBe(2);
     expect(sb.adamStep).toBe(sa.adamStep);
+    // the model file says what size it was trained at, for eval/predict/gradcam
+    expect((await readSafetensors(join(out, 'last.safetensors'))).metadata!['wgml.image_size']).toBe('32');
     expect(sb.rng).toEqual(sa.rng);
   });
 
