@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Does the synthetic benchmark carry a shortcut that a small ResNet18 takes, and does BackMix
 remove it? A PyTorch stand-in for `wgml train`'s synthetic default (torchvision stem, width 8,
-Adam 3e-3, batch 32, 6 epochs, rotation ±30° / flip / brightness-contrast, per-image z-score,
+Adam 3e-3, batch 32, 12 epochs, rotation ±30° / flip / brightness-contrast, per-image z-score,
 best-validation epoch) that runs in seconds, so the generator can be calibrated quickly. The
 numbers that count come from wgml itself; this script answers "is the cue there" (DESIGN.md §7
 self-checks: background-only scores high i.d. and near chance o.o.d.; sector-only about the
@@ -144,7 +144,7 @@ def main():
     p.add_argument('--seeds', default='0,1,2')
     p.add_argument('--shortcut', type=float, default=None, help='wgml synth --shortcut (default: its default)')
     p.add_argument('--hard', type=float, default=None, help='wgml synth --hard (default: its default)')
-    p.add_argument('--epochs', type=int, default=6)
+    p.add_argument('--epochs', type=int, default=12)
     a = p.parse_args()
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     seeds = [int(s) for s in a.seeds.split(',')]

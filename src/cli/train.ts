@@ -141,7 +141,7 @@ export function registerTrain(program: Command): void {
     .option('--method <m>', 'backmix | wbackmix | none | black | noise | shuffle | bokeh | bokeh-blur | cutmix')
     .option('--fraction <f>', 'fraction of training samples with masks used for BackMix (paper: 1, 0.5, 0.05…)')
     .option('--lambda <λ>', 'wBackMix loss weighting strength (0 = plain BackMix)')
-    .option('--epochs <n>', 'epochs (paper: 100; synthetic CPU default: 6)')
+    .option('--epochs <n>', 'epochs (paper: 100; synthetic CPU default: 12)')
     .option('--batch <n>', 'batch size (paper: 64; synthetic CPU default: 32)')
     .option('--lr <lr>', 'Adam learning rate (paper: 1e-3)')
     .option('--seed <n>', 'seed for init, shuffling and augmentation')

@@ -53,7 +53,7 @@ export const PAPER_DEFAULTS: Omit<TrainConfig, 'out'> = {
  * CIFAR stem at 112²) and width 8 keep an epoch of ~800 images to seconds-to-a-minute.
  */
 export const SYNTHETIC_CPU_DEFAULTS: Partial<TrainConfig> = {
-  epochs: 6,
+  epochs: 12,
   batch: 32,
   width: 8,
   stem: 'imagenet',

@@ -30,7 +30,7 @@ export interface SynthOptions {
    * views, uniformly). 0.25 with four classes makes the cue independent of the view. Default 1.
    */
   shortcutStrength?: number;
-  /** Fraction of frames degraded by a big shadow or dropout over the heart. Default 0.1. */
+  /** Fraction of frames degraded by a big shadow or dropout over the heart. Default 0.25. */
   hardFraction?: number;
   /** Relative split sizes (by patient). Default { train: 0.67, val: 0.11, test: 0.11, 'ood-test': 0.11 }. */
   splits?: Partial<SplitFractions>;
@@ -51,11 +51,11 @@ export interface SynthResult {
 /**
  * Bumped whenever the same options would draw different pixels, so a cached benchmark from an
  * older generator is regenerated instead of reused (see isCurrentSynthOutput).
- * 2: body markers, default shortcut strength 1.
+ * 2: body markers, default shortcut strength 1, hard fraction 0.25.
  */
 export const SYNTH_VERSION = 2;
 
-export const SYNTH_DEFAULTS = { n: 1200, seed: 1, size: 112, shortcutStrength: 1, hardFraction: 0.1 } as const;
+export const SYNTH_DEFAULTS = { n: 1200, seed: 1, size: 112, shortcutStrength: 1, hardFraction: 0.25 } as const;
 
 async function prepareOut(out: string): Promise<void> {
   let names: string[];
