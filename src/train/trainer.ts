@@ -221,8 +221,8 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, opts: {
       }
       if (stopped) break;
       const trainSecs = (performance.now() - e0) / 1000;
-      // The loss alone misses some divergence: ReLU (max(x, 0)) and BatchNorm's variance clamp
-      // drop NaNs, so a model with NaN weights can still give a finite loss. Never checkpoint it.
+      // The loss alone misses some divergence: BatchNorm's running statistics never reach the
+      // training loss (it normalises with batch statistics). Never checkpoint a non-finite tensor.
       const bad = await firstNonFinite(model);
       if (bad) {
         throw new TrainingDivergedError(
