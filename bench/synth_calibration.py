@@ -20,9 +20,11 @@ import tempfile
 
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'scripts', 'torch'))
+from torch_resnet18 import ResNet18  # noqa: E402
 
 CLASSES = ['PLAX', 'PSAX-AV', 'A2C', 'A4C']
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -47,39 +49,6 @@ def load_split(data, rows, split, view):
     elif view == 'sector':
         x = x * m
     return torch.tensor(x)[:, None], torch.tensor(m)[:, None], torch.tensor(y)
-
-
-class Block(nn.Module):
-    def __init__(self, cin, cout, stride):
-        super().__init__()
-        self.c1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-        self.b1 = nn.BatchNorm2d(cout)
-        self.c2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-        self.b2 = nn.BatchNorm2d(cout)
-        self.down = None
-        if stride != 1 or cin != cout:
-            self.down = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
-
-    def forward(self, x):
-        y = self.b2(self.c2(F.relu(self.b1(self.c1(x)))))
-        return F.relu(y + (x if self.down is None else self.down(x)))
-
-
-class ResNet18(nn.Module):
-    """torchvision's layout (7×7/2 stem + max-pool), one input channel, base width w."""
-
-    def __init__(self, w):
-        super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(1, w, 7, 2, 3, bias=False), nn.BatchNorm2d(w), nn.ReLU(), nn.MaxPool2d(3, 2, 1))
-        layers, c = [], w
-        for i, o in enumerate([w, 2 * w, 4 * w, 8 * w]):
-            layers += [Block(c, o, 1 if i == 0 else 2), Block(o, o, 1)]
-            c = o
-        self.layers = nn.Sequential(*layers)
-        self.fc = nn.Linear(c, len(CLASSES))
-
-    def forward(self, x):
-        return self.fc(self.layers(self.stem(x)).mean((2, 3)))
 
 
 def zscore(x):
@@ -110,7 +79,7 @@ def train_once(data, view, method, seed, epochs):
     rows = list(csv.DictReader(open(os.path.join(data, 'manifest.csv'))))
     d = {s: load_split(data, rows, s, view) for s in ['train', 'val', 'test', 'ood-test']}
     xtr, mtr, ytr = d['train']
-    net = ResNet18(8)
+    net = ResNet18('imagenet', 8, 1, len(CLASSES))
     opt = torch.optim.Adam(net.parameters(), lr=3e-3)
 
     def accuracy(split):

@@ -22,6 +22,7 @@ import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import st_format  # noqa: E402
+from torch_resnet18 import ResNet18  # noqa: E402
 
 
 def summarize(t):
@@ -38,55 +39,13 @@ def summarize(t):
     return s
 
 
-class _BasicBlock(nn.Module):
-    def __init__(self, cin, cout, stride):
-        super().__init__()
-        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(cout)
-        self.relu = nn.ReLU(inplace=True)
-        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(cout)
-        self.downsample = None
-        if stride != 1 or cin != cout:
-            self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
-
-    def forward(self, x):
-        idt = x if self.downsample is None else self.downsample(x)
-        y = self.relu(self.bn1(self.conv1(x)))
-        return self.relu(self.bn2(self.conv2(y)) + idt)
-
-
-class _ResNet18(nn.Module):
-    """torchvision's resnet18 layout and names, for machines without torchvision."""
-
-    def __init__(self, num_classes):
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
-        self.bn1 = nn.BatchNorm2d(64)
-        self.relu = nn.ReLU(inplace=True)
-        self.maxpool = nn.MaxPool2d(3, 2, 1)
-        chans = [64, 128, 256, 512]
-        cin = 64
-        for i, c in enumerate(chans):
-            stride = 1 if i == 0 else 2
-            setattr(self, f"layer{i + 1}", nn.Sequential(_BasicBlock(cin, c, stride), _BasicBlock(c, c, 1)))
-            cin = c
-        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.fc = nn.Linear(512, num_classes)
-
-    def forward(self, x):
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
-        return self.fc(torch.flatten(self.avgpool(x), 1))
-
-
 def build_resnet18(stem, in_ch, num_classes):
     try:
         import torchvision
         model = torchvision.models.resnet18(num_classes=num_classes)
         impl = f"torchvision {torchvision.__version__}"
     except ImportError:
-        model = _ResNet18(num_classes)
+        model = ResNet18("imagenet", 64, 3, num_classes)
         impl = "pure-torch replica (torchvision not installed)"
     if stem == "cifar":
         model.conv1 = nn.Conv2d(in_ch, 64, 3, 1, 1, bias=False)
