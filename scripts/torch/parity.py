@@ -36,7 +36,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import st_format  # noqa: E402
-from torch_resnet18 import ResNet18  # noqa: E402
+from torch_resnet18 import BLOCK_IMPL, ResNet18  # noqa: E402
 
 def load_batch(path):
     tensors, _, _ = st_format.load(path)
@@ -61,7 +61,7 @@ def train(weights_path, batch_path):
     loss.backward()
     sd = model.state_dict()
     return {
-        "impl": "torchvision BasicBlock" if _TvBasicBlock else "hand-written BasicBlock",
+        "impl": BLOCK_IMPL,
         "torch": torch.__version__,
         "config": c,
         "logits": flat(logits),
@@ -89,7 +89,7 @@ def export(out_path, batch_path, stem, width, in_channels, num_classes, seed):
     with torch.no_grad():
         logits = model.double().eval()(x)
     return {
-        "impl": "torchvision BasicBlock" if _TvBasicBlock else "hand-written BasicBlock",
+        "impl": BLOCK_IMPL,
         "torch": torch.__version__,
         "keys": list(state.keys()),
         "eval_logits": flat(logits),

@@ -33,6 +33,7 @@ class _BasicBlock(nn.Module):
 
 
 BasicBlock = _TvBasicBlock or _BasicBlock
+BLOCK_IMPL = "torchvision BasicBlock" if _TvBasicBlock else "hand-written BasicBlock"
 
 
 class ResNet18(nn.Module):

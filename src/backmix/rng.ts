@@ -3,8 +3,10 @@
 // the whole state is four u32s, so a checkpoint can store it and a resumed run continues the
 // exact same sequence of augmentations.
 
+import { Xoshiro128, type Xoshiro128State } from '../random/xoshiro128.js';
+
 /** The serialisable state of an `AugRng` (four u32, never all zero). */
-export type RngState = [number, number, number, number];
+export type RngState = Xoshiro128State;
 
 /** Mixes a seed (any safe integer) and a stream name into one u32, so streams are independent. */
 export function streamSeed(seed: number, stream: string): number {
@@ -32,46 +34,29 @@ export function fmix32(x: number): number {
   return x >>> 0;
 }
 
-export class AugRng {
-  private s: Uint32Array = new Uint32Array(4);
+/** Four state words from a u32 seed by splitmix32 (Hash Prospector's constants). */
+function splitmix32State(seed: number): RngState {
+  let x = seed >>> 0;
+  const next = () => {
+    x = (x + 0x9e3779b9) >>> 0;
+    let t = x ^ (x >>> 16);
+    t = Math.imul(t, 0x21f0aaad);
+    t ^= t >>> 15;
+    t = Math.imul(t, 0x735a2d97);
+    t ^= t >>> 15;
+    return t >>> 0;
+  };
+  return [next(), next(), next(), next()];
+}
 
+export class AugRng extends Xoshiro128 {
   constructor(seed: number) {
-    let x = seed >>> 0;
-    const splitmix32 = () => {
-      x = (x + 0x9e3779b9) >>> 0;
-      let t = x ^ (x >>> 16);
-      t = Math.imul(t, 0x21f0aaad);
-      t ^= t >>> 15;
-      t = Math.imul(t, 0x735a2d97);
-      t ^= t >>> 15;
-      return t >>> 0;
-    };
-    for (let i = 0; i < 4; i++) this.s[i] = splitmix32();
-    if ((this.s[0]! | this.s[1]! | this.s[2]! | this.s[3]!) === 0) this.s[0] = 1;
+    super(splitmix32State(seed));
   }
 
   /** A generator for `stream` of `seed` (e.g. 'augment', 'cutmix', 'noise', 'subset'). */
   static forStream(seed: number, stream: string): AugRng {
     return new AugRng(streamSeed(seed, stream));
-  }
-
-  /** Next u32. */
-  nextU32(): number {
-    const s = this.s;
-    const result = Math.imul(rotl(Math.imul(s[1]!, 5), 7), 9) >>> 0;
-    const t = s[1]! << 9;
-    s[2]! ^= s[0]!;
-    s[3]! ^= s[1]!;
-    s[1]! ^= s[2]!;
-    s[0]! ^= s[3]!;
-    s[2]! ^= t;
-    s[3] = rotl(s[3]!, 11);
-    return result;
-  }
-
-  /** Uniform in [0, 1) with 32 random bits (enough for angles and intensities). */
-  next(): number {
-    return this.nextU32() / 4294967296;
   }
 
   /** Uniform in [lo, hi). */
@@ -94,22 +79,6 @@ export class AugRng {
       if (Math.imul(r, n) >>> 0 >= threshold) return mulHi(r, n);
     }
   }
-
-  getState(): RngState {
-    return [this.s[0]!, this.s[1]!, this.s[2]!, this.s[3]!];
-  }
-
-  setState(state: readonly number[]): void {
-    if (state.length !== 4 || state.some((v) => !Number.isInteger(v) || v < 0 || v > 0xffffffff)) {
-      throw new RangeError(`RNG state must be four u32 values, got ${JSON.stringify(state)}`);
-    }
-    if (state.every((v) => v === 0)) throw new RangeError('RNG state must not be all zero');
-    this.s.set(state);
-  }
-}
-
-function rotl(x: number, k: number): number {
-  return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
 
 /** High 32 bits of the 64-bit product of two u32 (exact, via 16-bit halves). */

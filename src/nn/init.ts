@@ -4,28 +4,12 @@
 // (torchvision's ResNet re-initialises convs with kaiming_normal_(fan_out); the BackMix
 // reference's CIFAR ResNet keeps the layer defaults, so wgml does too.)
 
-/** xoshiro128** seeded through splitmix32: fast, small state, good enough for init and shuffles. */
-export class InitRng {
-  private s = new Uint32Array(4);
+import { splitmixMurmurState, Xoshiro128 } from '../random/xoshiro128.js';
 
+/** The init and shuffle stream: xoshiro128** seeded through splitmix32 (murmur finaliser). */
+export class InitRng extends Xoshiro128 {
   constructor(seed: number) {
-    let x = seed >>> 0;
-    for (let i = 0; i < 4; i++) {
-      x = (x + 0x9e3779b9) >>> 0;
-      let z = x;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-      this.s[i] = (z ^ (z >>> 16)) >>> 0;
-    }
-  }
-
-  getState(): number[] {
-    return [...this.s];
-  }
-
-  setState(state: readonly number[]): void {
-    if (state.length !== 4) throw new RangeError(`InitRng: state needs 4 words, got ${state.length}`);
-    this.s.set(state);
+    super(splitmixMurmurState(seed));
   }
 
   /** Fisher–Yates shuffle of a copy. */
@@ -37,28 +21,6 @@ export class InitRng {
     }
     return out;
   }
-
-  nextU32(): number {
-    const s = this.s;
-    const result = Math.imul(rotl(Math.imul(s[1]!, 5) >>> 0, 7), 9) >>> 0;
-    const t = (s[1]! << 9) >>> 0;
-    s[2]! ^= s[0]!;
-    s[3]! ^= s[1]!;
-    s[1]! ^= s[2]!;
-    s[0]! ^= s[3]!;
-    s[2]! ^= t;
-    s[3] = rotl(s[3]!, 11);
-    return result;
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    return this.nextU32() / 4294967296;
-  }
-}
-
-function rotl(x: number, k: number): number {
-  return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
 
 export function uniformInit(n: number, bound: number, rng: InitRng): Float32Array {

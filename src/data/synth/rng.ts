@@ -1,7 +1,9 @@
 // Seeded randomness for the synthetic benchmark. xoshiro128** (Blackman & Vigna) seeded
-// through splitmix32: fast, 32-bit only (so exact in JS numbers), and the same stream on every
-// platform. Each sample gets its own generator derived from (seed, sample index), so output
+// through splitmix32 (../../random/xoshiro128.ts): fast, 32-bit only (so exact in JS numbers),
+// and the same stream on every platform. Each sample gets its own generator derived from (seed, sample index), so output
 // does not depend on the order in which concurrent workers render samples.
+
+import { splitmixMurmurState, Xoshiro128 } from '../../random/xoshiro128.js';
 
 /** Mixes any list of numbers and strings into a 32-bit seed (FNV-1a over parts, then fmix32). */
 export function hashSeed(...parts: (number | string)[]): number {
@@ -29,39 +31,9 @@ export function hashSeed(...parts: (number | string)[]): number {
   return h >>> 0;
 }
 
-export class Rng {
-  private s0: number;
-  private s1: number;
-  private s2: number;
-  private s3: number;
-
+export class Rng extends Xoshiro128 {
   constructor(seed: number) {
-    let x = seed >>> 0;
-    const splitmix = () => {
-      x = (x + 0x9e3779b9) >>> 0;
-      let z = x;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    this.s0 = splitmix();
-    this.s1 = splitmix();
-    this.s2 = splitmix();
-    this.s3 = splitmix();
-    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1; // the all-zero state is a fixed point
-  }
-
-  /** Uniform 32-bit unsigned integer. */
-  nextU32(): number {
-    const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
-    const t = this.s1 << 9;
-    this.s2 ^= this.s0;
-    this.s3 ^= this.s1;
-    this.s1 ^= this.s2;
-    this.s0 ^= this.s3;
-    this.s2 ^= t;
-    this.s3 = rotl(this.s3, 11);
-    return result;
+    super(splitmixMurmurState(seed));
   }
 
   /** Uniform in [0, 1) with 32 bits of resolution. */
@@ -103,8 +75,4 @@ export class Rng {
     }
     return items;
   }
-}
-
-function rotl(x: number, k: number): number {
-  return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
