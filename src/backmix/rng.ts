@@ -3,6 +3,7 @@
 // the whole state is four u32s, so a checkpoint can store it and a resumed run continues the
 // exact same sequence of augmentations.
 
+import { fmix32 } from '../random/fmix32.js';
 import { Xoshiro128, type Xoshiro128State } from '../random/xoshiro128.js';
 
 /** The serialisable state of an `AugRng` (four u32, never all zero). */
@@ -22,16 +23,6 @@ export function streamSeed(seed: number, stream: string): number {
   for (let k = 0; k < 4; k++) mix(hi >>> (8 * k));
   for (let k = 0; k < stream.length; k++) mix(stream.charCodeAt(k));
   return fmix32(h);
-}
-
-/** MurmurHash3's 32-bit finaliser: a cheap bijective avalanche on u32. */
-export function fmix32(x: number): number {
-  x ^= x >>> 16;
-  x = Math.imul(x, 0x85ebca6b);
-  x ^= x >>> 13;
-  x = Math.imul(x, 0xc2b2ae35);
-  x ^= x >>> 16;
-  return x >>> 0;
 }
 
 /** Four state words from a u32 seed by splitmix32 (Hash Prospector's constants). */

@@ -4,6 +4,8 @@
 // platform; the state is four u32, so a checkpoint can store it and a resumed run continues it.
 // Each user seeds it its own way (kept, so that existing seeds keep their streams).
 
+import { fmix32 } from './fmix32.js';
+
 export type Xoshiro128State = [number, number, number, number];
 
 export class Xoshiro128 {
@@ -52,13 +54,7 @@ export class Xoshiro128 {
  */
 export function splitmixMurmurState(seed: number): Xoshiro128State {
   let x = seed >>> 0;
-  const next = () => {
-    x = (x + 0x9e3779b9) >>> 0;
-    let z = x;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-    return (z ^ (z >>> 16)) >>> 0;
-  };
+  const next = () => fmix32((x = (x + 0x9e3779b9) >>> 0));
   return [next(), next(), next(), next()];
 }
 

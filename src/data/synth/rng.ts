@@ -3,6 +3,7 @@
 // and the same stream on every platform. Each sample gets its own generator derived from (seed, sample index), so output
 // does not depend on the order in which concurrent workers render samples.
 
+import { fmix32 } from '../../random/fmix32.js';
 import { splitmixMurmurState, Xoshiro128 } from '../../random/xoshiro128.js';
 
 /** Mixes any list of numbers and strings into a 32-bit seed (FNV-1a over parts, then fmix32). */
@@ -23,12 +24,7 @@ export function hashSeed(...parts: (number | string)[]): number {
     }
     mix(0x1f); // separator, so ('ab','c') and ('a','bc') differ
   }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return fmix32(h);
 }
 
 export class Rng extends Xoshiro128 {
