@@ -9,9 +9,8 @@ import { createAugmenter, type Augmenter } from '../backmix/augment.js';
 import { ResNet18 } from '../nn/resnet18.js';
 import { Adam } from '../nn/adam.js';
 import { InitRng } from '../nn/init.js';
-import { Tensor, scope } from '../nn/tensor.js';
-import { Tape } from '../nn/tape.js';
-import { crossEntropyLoss } from '../nn/ops/cross_entropy.js';
+import { scope } from '../nn/tensor.js';
+import { trainStep, augmentedInputs } from './step.js';
 import { evaluate, type EvaluationResult } from './evaluate.js';
 import { saveCheckpoint, loadCheckpoint, type TrainingState } from './checkpoint.js';
 import { validateConfig, type TrainConfig } from './config.js';
@@ -181,26 +180,8 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, opts: {
       for (let b = 0; b < batches; b++) {
         const idx = order.slice(b * config.batch, (b + 1) * config.batch);
         const B = idx.length;
-        const stats = await scope(async () => {
-          const batch = aug!.augmentBatch(idx);
-          const x = new Tensor(rt, [B, 1, S, S], batch.x, 'f32', false, 'x');
-          const weights = Tensor.fromArray(rt, batch.weights, [B], 'weights');
-          const target = batch.softTargets
-            ? { soft: Tensor.fromArray(rt, batch.softTargets, [B, K], 'soft_targets') }
-            : { labels: Tensor.fromArray(rt, Uint32Array.from(batch.labels), [B], 'labels') };
-          model!.zeroGrad();
-          const tape = new Tape().start();
-          try {
-            const logits = model!.forward(x);
-            const { stats } = crossEntropyLoss(logits, { ...target, weights });
-            tape.backward();
-            opt!.update();
-            return await stats.toArray();
-          } finally {
-            tape.clear();
-          }
-        });
-        const loss = stats[0]!;
+        const stats = await scope(() => trainStep(model!, opt!, augmentedInputs(rt, aug!.augmentBatch(idx), S, K)));
+        const loss = stats.loss;
         if (!Number.isFinite(loss)) {
           const ids = idx.map((i) => ds.samples[i]!.id);
           throw new TrainingDivergedError(
@@ -209,7 +190,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, opts: {
           );
         }
         lossSum += loss * B;
-        correct += stats[3]!;
+        correct += stats.correct;
         seen += B;
         images += B;
         const secs = (performance.now() - e0) / 1000;
