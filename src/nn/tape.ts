@@ -1,6 +1,7 @@
-// A small tape autograd. Ops record a node (saved tensors + a backward closure) while
-// gradients are enabled; `backward(loss)` replays the nodes in reverse, each turning its
-// outputs' gradients into its inputs' gradients, and frees what backward no longer needs.
+// A small tape autograd. Ops record a node (saved tensors + a backward closure) while a tape
+// is started and gradients are enabled; `tape.backward()` replays the nodes in reverse, each
+// turning its outputs' gradients into its inputs' gradients, and frees what backward no longer
+// needs. There is no loss argument and no seed: the caller puts the root gradient in place first.
 import { Tensor, shapeStr } from './tensor.js';
 import { accumulate } from '../kernels/elementwise.js';
 
@@ -30,10 +31,13 @@ export class Tape {
   }
 
   /**
-   * Backpropagates from `loss`. The gradient of `loss` itself must already be set — ops like
-   * the fused cross-entropy write d(loss)/d(logits) directly and record no node for the loss —
-   * or `seed` supplies it. Non-leaf gradients and saved activations are freed as soon as the
-   * node that consumes them has run.
+   * Runs every recorded node's backward, last to first, then empties the tape and stops it.
+   * It takes no arguments: the root gradient must already sit in `grad` of some op's output —
+   * crossEntropyLoss writes d(loss)/d(logits) into `logits.grad` during the forward pass and
+   * records no node of its own; GradCAM sets a one-hot `logits.grad` by hand. A node whose
+   * outputs have no gradient is skipped. After a node has run, its outputs' gradients are
+   * disposed and its saved tensors released, so only leaf gradients (parameters, and inputs
+   * marked requiresGrad) survive the call.
    */
   backward(): void {
     for (let i = this.nodes.length - 1; i >= 0; i--) {
