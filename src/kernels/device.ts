@@ -120,7 +120,17 @@ function configureVulkanLoader(env: NodeJS.ProcessEnv): string[] {
   return icds;
 }
 
-/** Asks Dawn which adapters it can open (Dawn lists them when asked for one it lacks). */
+/**
+ * Asks Dawn which adapters it can open (Dawn lists them when asked for one it lacks).
+ *
+ * With lavapipe installed, each Dawn instance that discovers it prints two lines to stderr,
+ * "Warning: maxDynamic{Uniform,Storage}BuffersPerPipelineLayout artificially reduced from
+ * 1000000 to 16 …" — four a command: two from this listing, two from the instance openGpu
+ * opens. Dawn prints them while it builds the adapter (PhysicalDeviceBase::Initialize →
+ * NormalizeLimits clamps lavapipe's reported 1,000,000 to its internal 16 with an unconditional
+ * fprintf), before any requestDevice, so no requiredLimits can prevent them. They are harmless:
+ * wgml uses no dynamic offsets. See docs/DECISIONS.md, "Dawn's dynamic-buffer warnings stay".
+ */
 export async function listAdapters(env: NodeJS.ProcessEnv = process.env): Promise<AdapterListing[]> {
   installGlobals();
   configureVulkanLoader(env);
