@@ -80,7 +80,8 @@ fn ce_hard(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) n
   correct[i] = select(0u, 1u, r.arg == y);
   if (y >= p.K) {
     // PyTorch raises on an out-of-range class; a shader cannot, so the NaN makes it visible
-    // (WGML_CHECK_NAN names this op) instead of training on a silently clamped label.
+    // (the loss turns NaN and the trainer stops, naming the step and its samples) instead of
+    // training on a silently clamped label.
     ce[i] = nan_f32();
     if (GRAD) { for (var k = 0u; k < p.K; k++) { dlogits[base + k] = nan_f32(); } }
     return;
