@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     const aug = createAugmenter(rt, ds, { method: m === 'preprocess' ? 'none' : m, fraction: 1, seed: 1, cutmixProb: 1 });
     const pick = (k: number) => Array.from({ length: batch }, (_, b) => (k * 37 + b * 3) % ds.samples.length);
     const once = async (k: number) => {
-      const out = m === 'preprocess' ? aug.preprocess(pick(k)) : aug.augmentBatch(pick(k));
+      const out = m === 'preprocess' ? aug.data.preprocess(pick(k)) : aug.augmentBatch(pick(k));
       await rt.finish(`bench ${m}`);
       rt.release(out.x);
     };

@@ -4,21 +4,21 @@
 //   const { x, weights, labels } = aug.augmentBatch(indices);   // x: [B,1,S,S] f32, z-scored
 //   …train on x…; rt.release(x);
 //
-// Per batch: one gather of the frames the batch reads (sources, donors) from the resident
+// `dataset` is a Dataset (the augmenter then uploads and owns its GPU copy) or a GpuDataset
+// shared with evaluation. Per batch: one gather of the frames the batch reads (sources, donors) from the resident
 // dataset copy, one upload of the packed per-sample parameters (~2 KB per sample), the augment
 // dispatch (one invocation per pixel), two more for bokeh-blur, and the z-score dispatch (one
 // workgroup per image). Nothing is read back: the caller owns the returned buffers.
 import type { Runtime } from '../kernels/runtime.js';
 import type { PooledBuffer } from '../kernels/buffer_pool.js';
 import type { Dataset } from '../data/dataset.js';
-import type { AdapterKind } from '../kernels/icd.js';
 import { AugRng, type RngState } from './rng.js';
 import { BOKEH_FACTOR, METHOD_ID, NOISE_MAX, needsMask, type Method } from './methods.js';
 import { selectMaskSubset, type MaskSubset, type MaskSubsetMode } from './mask_subset.js';
 import { batchWeights } from './weights.js';
-import { drawBatchParams, identityParams, packBatch, type BatchParams } from './augment_params.js';
+import { drawBatchParams, packBatch, type BatchParams } from './augment_params.js';
 import { cubicTable } from './warp_tables.js';
-import { DatasetStore, DEFAULT_CHUNK_BYTES } from './gpu_store.js';
+import { GpuDataset, AUGMENT_WG, augmentUniform } from './gpu_dataset.js';
 
 export interface AugmenterOptions {
   /** Background method (default 'backmix'). */
@@ -44,7 +44,7 @@ export interface AugmenterOptions {
   augment?: boolean;
   /** Per-image z-score (default true; false leaves x in [0,1], e.g. for pictures). */
   zscore?: boolean;
-  /** Bytes per resident chunk (tests use small values to exercise chunking). */
+  /** Bytes per resident chunk when the augmenter uploads the dataset itself (tests: chunking). */
   chunkBytes?: number;
 }
 
@@ -70,12 +70,6 @@ export interface AugmentedBatch {
   params: BatchParams;
 }
 
-export interface PreprocessedBatch {
-  x: PooledBuffer;
-  mask?: PooledBuffer;
-  labels: Int32Array;
-}
-
 export interface AugmenterRngState {
   augment: RngState;
   mix: RngState;
@@ -92,32 +86,14 @@ export interface Augmenter {
   drawParams(indices: readonly number[]): BatchParams;
   /** Encodes a batch with given parameters (reproducible pictures, tests). */
   augmentWithParams(params: BatchParams, opts?: BatchOptions): AugmentedBatch;
-  /** Evaluation input: x = z-score(frame / 255), no augmentation. */
-  preprocess(indices: readonly number[], opts?: BatchOptions): PreprocessedBatch;
+  /** The GPU copy of the dataset the batches come from (its `preprocess` is evaluation's input). */
+  readonly data: GpuDataset;
   getRngState(): AugmenterRngState;
   setRngState(s: AugmenterRngState): void;
   /** GPU bytes of the resident dataset. */
   readonly residentBytes: number;
+  /** Frees the augmenter's buffers, and the GPU dataset when the augmenter created it. */
   dispose(): void;
-}
-
-const AUGMENT_WG = 128;
-const ZSCORE_WG = 64;
-
-export type AugmentShape = 'pixel' | 'column';
-
-/**
- * Launch shape of the augment kernel per adapter (see shaders/augment.wgsl): columns measured
- * 1.3–1.6× faster on lavapipe and equal on SwiftShader (batch 64, 112²); real GPUs want the
- * B·S² threads of the per-pixel shape. WGML_AUGMENT_SHAPE=pixel|column overrides (benchmarks).
- */
-const AUGMENT_SHAPE: Record<AdapterKind, AugmentShape> = { gpu: 'pixel', lavapipe: 'column', swiftshader: 'column' };
-
-export function augmentShape(kind: AdapterKind, env: NodeJS.ProcessEnv = process.env): AugmentShape {
-  const forced = env.WGML_AUGMENT_SHAPE;
-  if (forced === 'pixel' || forced === 'column') return forced;
-  if (forced) throw new RangeError(`WGML_AUGMENT_SHAPE must be pixel or column, got '${forced}'`);
-  return AUGMENT_SHAPE[kind];
 }
 
 /** Smallest h with 2^(2h) ≥ n (Feistel half width). */
@@ -135,7 +111,8 @@ export function noiseField(seed: number, size: number): Float32Array {
   return out;
 }
 
-export function createAugmenter(rt: Runtime, dataset: Dataset, opts: AugmenterOptions = {}): Augmenter {
+export function createAugmenter(rt: Runtime, source: Dataset | GpuDataset, opts: AugmenterOptions = {}): Augmenter {
+  const dataset = source instanceof GpuDataset ? source.dataset : source;
   const method = opts.method ?? 'backmix';
   if (!(method in METHOD_ID)) throw new RangeError(`augment: unknown method '${method}'`);
   const S = dataset.size;
@@ -155,6 +132,7 @@ export function createAugmenter(rt: Runtime, dataset: Dataset, opts: AugmenterOp
   if (!Number.isInteger(numClasses) || numClasses < 1) throw new RangeError(`augment: numClasses must be a positive integer, got ${numClasses}`);
   const N = dataset.samples.length;
   const hasMask = (i: number) => dataset.masks !== null && dataset.samples[i]!.mask;
+  if (source instanceof GpuDataset && source.rt !== rt) throw new RangeError('augment: the GPU dataset belongs to another runtime');
 
   const subset = selectMaskSubset(dataset.samples, {
     fraction: needsMask(method) ? fraction : 0,
@@ -168,7 +146,8 @@ export function createAugmenter(rt: Runtime, dataset: Dataset, opts: AugmenterOp
   // Weights follow the nominal f of the masked methods; other methods train unweighted.
   const weightsActive = needsMask(method);
 
-  const store = new DatasetStore(rt, { size: S, frames: dataset.frames, masks: dataset.masks, hasMask }, opts.chunkBytes ?? DEFAULT_CHUNK_BYTES);
+  const ownsData = !(source instanceof GpuDataset);
+  const data = source instanceof GpuDataset ? source : new GpuDataset(rt, source, { chunkBytes: opts.chunkBytes });
   const cubic = rt.upload(cubicTable(), 'augment.cubic');
   const noise = method === 'noise' ? rt.upload(noiseField(seed, S), 'augment.noise') : rt.allocF32(1, 'augment.noise');
   const augRng = AugRng.forStream(seed, 'augment');
@@ -178,43 +157,11 @@ export function createAugmenter(rt: Runtime, dataset: Dataset, opts: AugmenterOp
   const blurTaps = method === 'bokeh-blur'
     ? rt.upload(Float32Array.from({ length: 2 * blurRadius + 1 }, (_, k) => Math.exp(-((k - blurRadius) ** 2) / (2 * sigma * sigma))), 'augment.blur.taps')
     : null;
-  const columns = augmentShape(rt.gpu.info.kind) === 'column';
-  const grid = (B: number): [number, number] =>
-    columns ? [Math.ceil((B * S) / AUGMENT_WG), 1] : [Math.ceil((S * S) / AUGMENT_WG), B];
   let disposed = false;
 
   const checkIndices = (indices: readonly number[]) => {
     if (disposed) throw new Error('augment: augmenter used after dispose()');
-    if (indices.length === 0) throw new RangeError('augment: empty batch');
-    const maxDim = rt.device.limits.maxComputeWorkgroupsPerDimension;
-    if (indices.length > maxDim || Math.ceil((indices.length * S) / ZSCORE_WG) > maxDim) {
-      throw new RangeError(`augment: batch of ${indices.length} at ${S}×${S} exceeds the ${maxDim}-workgroup grid limit`);
-    }
-    for (const i of indices) {
-      if (!Number.isInteger(i) || i < 0 || i >= N) throw new RangeError(`augment: sample index ${i} outside 0..${N - 1}`);
-    }
-  };
-
-  const labelsOf = (indices: readonly number[]) => Int32Array.from(indices, (i) => dataset.samples[i]!.label);
-
-  const zscoreDispatch = (x: PooledBuffer, B: number) => {
-    const part = rt.allocF32(B * S * 4, 'augment.zscore.part');
-    const stat = rt.allocF32(B * 4, 'augment.zscore.stat');
-    const params = new Uint32Array([B, 0, 0, 0]);
-    const pass = (entry: string, bindings: (PooledBuffer | null)[], workgroups: [number, number?]) =>
-      rt.dispatch({ label: `augment.zscore.${entry}`, shader: 'augment_zscore.wgsl', entry, constants: { S, WG: ZSCORE_WG }, params, bindings, workgroups });
-    pass('col_stats', [x, part, null], [Math.ceil((B * S) / ZSCORE_WG)]);
-    pass('image_stats', [null, part, stat], [Math.ceil(B / ZSCORE_WG)]);
-    pass('normalize', [x, null, stat], [Math.ceil((B * S) / ZSCORE_WG)]);
-    rt.release(part);
-    rt.release(stat);
-  };
-
-  const augmentParams = (B: number, outMask: boolean) => {
-    const buf = new ArrayBuffer(16);
-    new Uint32Array(buf).set([B, outMask ? 1 : 0, halfBits]);
-    new Float32Array(buf)[3] = BOKEH_FACTOR;
-    return buf;
+    data.checkIndices(indices, 'augment');
   };
 
   const augmentWithParams = (params: BatchParams, bo: BatchOptions = {}): AugmentedBatch => {
@@ -230,7 +177,7 @@ export function createAugmenter(rt: Runtime, dataset: Dataset, opts: AugmenterOp
     const packed = packBatch(params, S, hasMask);
     // Upload before encoding the gather: a host write flushes pending commands first.
     const sdata = rt.upload(packed.data, 'augment.sdata');
-    const { frames, masks } = store.gather(packed.slots);
+    const { frames, masks } = data.store.gather(packed.slots);
     const x = rt.allocF32(B * S * S, 'augment.x');
     const wantMask = bo.mask ?? false;
     const needMaskBuf = wantMask || method === 'bokeh-blur';
@@ -238,11 +185,11 @@ export function createAugmenter(rt: Runtime, dataset: Dataset, opts: AugmenterOp
     rt.dispatch({
       label: `augment.${method}`,
       shader: 'augment.wgsl',
-      entry: columns ? 'augment_cols' : 'augment',
+      entry: data.columns ? 'augment_cols' : 'augment',
       constants: { S, METHOD: METHOD_ID[method], WG: AUGMENT_WG },
-      params: augmentParams(B, needMaskBuf),
+      params: augmentUniform(B, needMaskBuf, halfBits, BOKEH_FACTOR),
       bindings: [frames, masks, sdata, cubic, noise, x, mask],
-      workgroups: grid(B),
+      workgroups: data.grid(B),
     });
     if (method === 'bokeh-blur') {
       const tmp = rt.allocF32(B * 2 * S * S, 'augment.blur.tmp');
@@ -251,16 +198,16 @@ export function createAugmenter(rt: Runtime, dataset: Dataset, opts: AugmenterOp
         rt.dispatch({
           label: `augment.${entry}`,
           shader: 'augment_blur.wgsl',
-          entry: columns ? `${entry}_cols` : entry,
+          entry: data.columns ? `${entry}_cols` : entry,
           constants: { S, WG: AUGMENT_WG },
           params: bp,
           bindings: [sdata, mask, x, tmp, blurTaps],
-          workgroups: grid(B),
+          workgroups: data.grid(B),
         });
       }
       rt.release(tmp);
     }
-    if (zscore) zscoreDispatch(x, B);
+    if (zscore) data.zscore(x, B);
     for (const b of [frames, masks, sdata]) rt.release(b);
     if (!wantMask) rt.release(mask);
 
@@ -268,7 +215,7 @@ export function createAugmenter(rt: Runtime, dataset: Dataset, opts: AugmenterOp
     const out: AugmentedBatch = {
       x,
       weights: batchWeights(indices, subset.member, fraction, lambda, weightsActive),
-      labels: labelsOf(indices),
+      labels: data.labelsOf(indices),
       inSubset,
       params,
     };
@@ -302,33 +249,6 @@ export function createAugmenter(rt: Runtime, dataset: Dataset, opts: AugmenterOp
     });
   };
 
-  const preprocess = (indices: readonly number[], bo: BatchOptions = {}): PreprocessedBatch => {
-    checkIndices(indices);
-    const B = indices.length;
-    const packed = packBatch({ samples: indices.map(identityParams) }, S, hasMask);
-    // The preprocess entry reads only each sample's header; the warp rows and LUT ride along unused.
-    const sdata = rt.upload(packed.data, 'augment.sdata');
-    const { frames, masks } = store.gather(packed.slots);
-    const x = rt.allocF32(B * S * S, 'preprocess.x');
-    const wantMask = bo.mask ?? false;
-    const mask = wantMask ? rt.allocF32(B * S * S, 'preprocess.mask') : rt.allocF32(1, 'preprocess.mask-unused');
-    rt.dispatch({
-      label: 'augment.preprocess',
-      shader: 'augment.wgsl',
-      entry: columns ? 'preprocess_cols' : 'preprocess',
-      constants: { S, WG: AUGMENT_WG },
-      params: augmentParams(B, wantMask),
-      bindings: [frames, masks, sdata, null, null, x, mask],
-      workgroups: grid(B),
-    });
-    if (zscore) zscoreDispatch(x, B);
-    for (const b of [frames, masks, sdata]) rt.release(b);
-    if (!wantMask) rt.release(mask);
-    const out: PreprocessedBatch = { x, labels: labelsOf(indices) };
-    if (wantMask) out.mask = mask;
-    return out;
-  };
-
   return {
     method,
     size: S,
@@ -337,19 +257,19 @@ export function createAugmenter(rt: Runtime, dataset: Dataset, opts: AugmenterOp
     augmentBatch: (indices, bo) => augmentWithParams(drawParams(indices), bo),
     drawParams,
     augmentWithParams,
-    preprocess,
+    data,
     getRngState: () => ({ augment: augRng.getState(), mix: mixRng.getState() }),
     setRngState: (s) => {
       augRng.setState(s.augment);
       mixRng.setState(s.mix);
     },
     get residentBytes() {
-      return store.bytes;
+      return data.residentBytes;
     },
     dispose: () => {
       if (disposed) return;
       disposed = true;
-      store.dispose();
+      if (ownsData) data.dispose();
       rt.release(cubic);
       rt.release(noise);
       if (blurTaps) rt.release(blurTaps);

@@ -1,7 +1,6 @@
 // Public surface of the augmentation layer (see docs/augmentation.md).
 export {
   createAugmenter,
-  augmentShape,
   feistelHalfBits,
   noiseField,
   type Augmenter,
@@ -9,9 +8,8 @@ export {
   type AugmentedBatch,
   type AugmenterRngState,
   type BatchOptions,
-  type PreprocessedBatch,
-  type AugmentShape,
 } from './augment.js';
+export { GpuDataset, augmentShape, type AugmentShape, type GpuDatasetOptions, type PreprocessOptions, type PreprocessedBatch } from './gpu_dataset.js';
 export { METHODS, METHOD_ID, BOKEH_FACTOR, NOISE_MAX, needsMask, parseMethod, type Method } from './methods.js';
 export { selectMaskSubset, strideForFraction, sortedById, type MaskSubset, type MaskSubsetMode, type MaskSubsetOptions } from './mask_subset.js';
 export { batchWeights, maskedWeight, unmaskedWeight } from './weights.js';

@@ -4,7 +4,8 @@ import { loadDataset, splitIndices } from '../data/index.js';
 import { Tensor, scope } from '../nn/tensor.js';
 import { noGrad } from '../nn/tape.js';
 import { evaluate, type EvaluationResult } from './evaluate.js';
-import { openCheckpoint, imagesAsDataset, evalAugmenter, toModelInput } from './inference.js';
+import { openCheckpoint, imagesAsDataset, toModelInput } from './inference.js';
+import { GpuDataset } from '../backmix/gpu_dataset.js';
 import { meanStd } from './metrics.js';
 import type { FocusSummary } from '../kernels/focus_metrics.js';
 
@@ -37,14 +38,14 @@ export async function evaluateCheckpoint(o: EvaluateCheckpointOptions): Promise<
     const ds = await loadDataset(o.data, { size: o.imageSize ?? ck.imageSize ?? 112, skipBad: o.skipBad, classes: ck.classes });
     const split = o.split ?? 'test';
     const indices = split === 'all' ? ds.samples.map((_, i) => i) : splitIndices(ds, split);
-    const aug = evalAugmenter(ck.rt, ds);
+    const data = new GpuDataset(ck.rt, ds);
     try {
-      const result = await evaluate(ck.rt, ck.model, ds, aug, indices, {
+      const result = await evaluate(ck.model, data, indices, {
         batch: o.batch ?? 32, focus: o.focus ?? true, target: o.target, onBatch: o.onBatch, toInput: (x) => toModelInput(ck, x),
       });
       return { checkpoint: o.checkpoint, data: o.data, split, classes: ck.classes, result };
     } finally {
-      aug.dispose();
+      data.dispose();
     }
   } finally {
     ck.close();
@@ -98,7 +99,7 @@ export async function predict(o: PredictOptions): Promise<Prediction[]> {
   const ck = await openCheckpoint(o.checkpoint, { adapter: o.adapter, classes: o.classes });
   try {
     const ds = await imagesAsDataset(o.images, o.imageSize ?? ck.imageSize ?? 112, ck.classes);
-    const aug = evalAugmenter(ck.rt, ds);
+    const data = new GpuDataset(ck.rt, ds);
     const K = ck.classes.length;
     const out: Prediction[] = [];
     const batch = o.batch ?? 32;
@@ -106,7 +107,7 @@ export async function predict(o: PredictOptions): Promise<Prediction[]> {
       for (let start = 0; start < o.images.length; start += batch) {
         const idx = Array.from({ length: Math.min(batch, o.images.length - start) }, (_, i) => start + i);
         const logits = await scope(async () => {
-          const pre = aug.preprocess(idx);
+          const pre = data.preprocess(idx);
           const x = new Tensor(ck.rt, [idx.length, 1, ds.size, ds.size], pre.x, 'f32', false, 'predict.x');
           const y = await noGrad(() => ck.model.forward(toModelInput(ck, x)));
           return y.toArray();
@@ -122,7 +123,7 @@ export async function predict(o: PredictOptions): Promise<Prediction[]> {
         });
       }
     } finally {
-      aug.dispose();
+      data.dispose();
     }
     return out;
   } finally {

@@ -1,9 +1,7 @@
 // Evaluation of a model on dataset indices: loss, accuracy, per-class and averaged
 // precision/recall/F1, the confusion matrix, and GradCAM focus metrics %E/%F — all computed on
 // the GPU; per batch only the predictions (B u32) come back, and the loss and focus totals once.
-import type { Runtime } from '../kernels/runtime.js';
-import type { Dataset } from '../data/index.js';
-import type { Augmenter } from '../backmix/augment.js';
+import type { GpuDataset } from '../backmix/gpu_dataset.js';
 import type { ResNet18 } from '../nn/resnet18.js';
 import { Tensor, scope } from '../nn/tensor.js';
 import { noGrad } from '../nn/tape.js';
@@ -35,9 +33,9 @@ export interface EvaluationResult {
   labels: Int32Array;
 }
 
-export async function evaluate(
-  rt: Runtime, model: ResNet18, ds: Dataset, aug: Augmenter, indices: readonly number[], o: EvaluateOptions = {},
-): Promise<EvaluationResult> {
+/** Evaluates `model` on the samples `indices` of `data` (preprocessed, never augmented). */
+export async function evaluate(model: ResNet18, data: GpuDataset, indices: readonly number[], o: EvaluateOptions = {}): Promise<EvaluationResult> {
+  const { rt, dataset: ds } = data;
   if (indices.length === 0) throw new Error('evaluate: no samples to evaluate');
   const batch = o.batch ?? 64;
   const K = ds.classes.length;
@@ -48,7 +46,7 @@ export async function evaluate(
   const withFocus = focusUnavailable === undefined;
   const wasTraining = model.training;
   model.eval();
-  const S = aug.size;
+  const S = data.size;
   const lossStats = Tensor.empty(rt, [4], 'eval.loss').keep();
   fill(rt, 4, lossStats.buffer, 0);
   const focusStats = Tensor.empty(rt, [FOCUS_STATS_LENGTH], 'eval.focus').keep();
@@ -60,7 +58,7 @@ export async function evaluate(
       const idx = indices.slice(start, start + batch);
       const B = idx.length;
       await scope(async () => {
-        const pre = aug.preprocess(idx, { mask: withFocus });
+        const pre = data.preprocess(idx, { mask: withFocus });
         const x1 = new Tensor(rt, [B, 1, S, S], pre.x, 'f32', false, 'eval.x');
         const x = o.toInput ? o.toInput(x1) : x1;
         const mask = pre.mask ? new Tensor(rt, [B, S, S], pre.mask, 'f32', false, 'eval.mask') : null;

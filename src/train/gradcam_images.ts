@@ -6,7 +6,8 @@ import { join, basename, extname } from 'node:path';
 import { loadDataset, splitIndices, frameAt, maskAt } from '../data/index.js';
 import { Tensor, scope } from '../nn/tensor.js';
 import { gradCamBatch } from '../nn/gradcam.js';
-import { openCheckpoint, evalAugmenter, toModelInput } from './inference.js';
+import { openCheckpoint, toModelInput } from './inference.js';
+import { GpuDataset } from '../backmix/gpu_dataset.js';
 
 export interface GradCamImagesOptions {
   checkpoint: string;
@@ -66,7 +67,7 @@ export async function writeGradCamImages(o: GradCamImagesOptions): Promise<{ ima
     const split = o.split ?? 'test';
     const all = split === 'all' ? ds.samples.map((_, i) => i) : splitIndices(ds, split);
     const chosen = all.slice(0, o.n ?? 32);
-    const aug = evalAugmenter(ck.rt, ds);
+    const data = new GpuDataset(ck.rt, ds);
     const S = ds.size;
     mkdirSync(o.out, { recursive: true });
     const images: GradCamImage[] = [];
@@ -77,7 +78,7 @@ export async function writeGradCamImages(o: GradCamImagesOptions): Promise<{ ima
       for (let start = 0; start < chosen.length; start += batch) {
         const idx = chosen.slice(start, start + batch);
         const { z, preds } = await scope(async () => {
-          const pre = aug.preprocess(idx);
+          const pre = data.preprocess(idx);
           const x = new Tensor(ck.rt, [idx.length, 1, S, S], pre.x, 'f32', false, 'gradcam.x');
           const target = o.target === 'true' ? Tensor.fromArray(ck.rt, Uint32Array.from(pre.labels), [idx.length], 'labels') : 'pred';
           const cam = await gradCamBatch(ck.model, toModelInput(ck, x), target);
@@ -102,7 +103,7 @@ export async function writeGradCamImages(o: GradCamImagesOptions): Promise<{ ima
         }
       }
     } finally {
-      aug.dispose();
+      data.dispose();
     }
     const rows = Math.ceil(chosen.length / cols);
     const sheet = join(o.out, 'contact_sheet.png');

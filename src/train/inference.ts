@@ -7,7 +7,6 @@ import { loadModelFile } from '../nn/state_dict.js';
 import type { ResNet18 } from '../nn/resnet18.js';
 import { Tensor } from '../nn/tensor.js';
 import { CANONICAL_CLASSES, readGray, resizeFrame, type Dataset } from '../data/index.js';
-import { createAugmenter, type Augmenter } from '../backmix/augment.js';
 
 export interface OpenedCheckpoint {
   rt: Runtime;
@@ -92,6 +91,3 @@ export async function imagesAsDataset(files: string[], size: number, classes: st
   };
 }
 
-export function evalAugmenter(rt: Runtime, ds: Dataset): Augmenter {
-  return createAugmenter(rt, ds, { method: 'none', augment: false, imageSize: ds.size, numClasses: ds.classes.length });
-}

@@ -6,6 +6,7 @@ import { join, resolve, dirname } from 'node:path';
 import { Runtime } from '../kernels/runtime.js';
 import { loadDataset, splitIndices, synthesize, isCurrentSynthOutput, type Dataset } from '../data/index.js';
 import { createAugmenter, type Augmenter } from '../backmix/augment.js';
+import { GpuDataset } from '../backmix/gpu_dataset.js';
 import { ResNet18 } from '../nn/resnet18.js';
 import { Adam } from '../nn/adam.js';
 import { InitRng } from '../nn/init.js';
@@ -130,6 +131,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, opts: {
   mkdirSync(out, { recursive: true });
   const rt = await Runtime.create({ adapter: opts.adapter });
   log(`adapter: ${rt.gpu.info.name} (${rt.gpu.info.kind})`);
+  let data: GpuDataset | null = null;
   let aug: Augmenter | null = null;
   let model: ResNet18 | null = null;
   let opt: Adam | null = null;
@@ -139,7 +141,8 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, opts: {
     const splits = new Set(ds.samples.map((s) => s.split));
     const valIdx = splits.has('val') ? splitIndices(ds, 'val') : [];
     log(`data: ${source} — ${ds.samples.length} frames, classes ${ds.classes.join('/')}, train ${trainIdx.length}, val ${valIdx.length}`);
-    aug = createAugmenter(rt, ds, {
+    data = new GpuDataset(rt, ds);
+    aug = createAugmenter(rt, data, {
       method: config.method, fraction: config.fraction, lambda: config.lambda, seed: config.seed,
       maskSubset: config.maskSubset, pool: trainIdx, imageSize: config.imageSize, numClasses: ds.classes.length,
       cutmixProb: config.cutmixProb,
@@ -212,7 +215,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, opts: {
       }
       let val: EvaluationResult | null = null;
       if (valIdx.length) {
-        val = await evaluate(rt, model, ds, aug, valIdx, {
+        val = await evaluate(model, data, valIdx, {
           batch: config.batch, focus: false, onBatch: (d, t) => hooks.onEvalProgress?.('val', d, t),
         });
       }
@@ -255,21 +258,21 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, opts: {
       await loadCheckpoint(out, 'best', model, opt);
       for (const split of ['test', 'ood-test']) {
         if (!splits.has(split)) continue;
-        const e = await evaluate(rt, model, ds, aug, splitIndices(ds, split), {
+        const e = await evaluate(model, data, splitIndices(ds, split), {
           batch: config.batch, focus: config.focus, onBatch: (d, t) => hooks.onEvalProgress?.(split, d, t),
         });
         final.push(summarise(split, e));
       }
       if (config.ood) {
         const ood = await loadDataset(config.ood, { size: config.imageSize, skipBad: config.skipBad, classes: ds.classes });
-        const oodAug = createAugmenter(rt, ood, { method: 'none', seed: config.seed, imageSize: config.imageSize, numClasses: ds.classes.length });
+        const oodData = new GpuDataset(rt, ood);
         try {
           const osplits = new Set(ood.samples.map((s) => s.split));
           const idx = osplits.has('test') ? splitIndices(ood, 'test') : ood.samples.map((_, i) => i);
-          const e = await evaluate(rt, model, ood, oodAug, idx, { batch: config.batch, focus: config.focus, onBatch: (d, t) => hooks.onEvalProgress?.('ood', d, t) });
+          const e = await evaluate(model, oodData, idx, { batch: config.batch, focus: config.focus, onBatch: (d, t) => hooks.onEvalProgress?.('ood', d, t) });
           final.push(summarise(`ood:${config.ood}`, e));
         } finally {
-          oodAug.dispose();
+          oodData.dispose();
         }
       }
       for (const f of final) {
@@ -293,6 +296,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, opts: {
     opt?.dispose();
     model?.dispose();
     aug?.dispose();
+    data?.dispose();
     rt.destroy();
   }
 }

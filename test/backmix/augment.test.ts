@@ -11,6 +11,7 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import type { Runtime } from '../../src/kernels/runtime.js';
 import { createAugmenter } from '../../src/backmix/augment.js';
 import { feistelHalfBits } from '../../src/backmix/augment.js';
+import { GpuDataset } from '../../src/backmix/gpu_dataset.js';
 import type { BatchParams, SampleParams } from '../../src/backmix/augment_params.js';
 import { gpuRuntime } from '../helpers/gpu.js';
 import { expectClose } from '../helpers/compare.js';
@@ -122,10 +123,10 @@ describe('augment (GPU vs float64 reference)', () => {
   it(`preprocess is z-score(frame/255) with the mask passed through (${shape} launch)`, async () => {
     process.env.WGML_AUGMENT_SHAPE = shape;
     const ds = echoDataset(5);
-    const aug = createAugmenter(rt, ds, { method: 'none' });
+    const data = new GpuDataset(rt, ds);
     delete process.env.WGML_AUGMENT_SHAPE;
     const idx = [4, 0, 2];
-    const out = aug.preprocess(idx, { mask: true });
+    const out = data.preprocess(idx, { mask: true });
     const x = perImage(await rt.readF32(out.x, 3 * n), 3);
     const m = perImage(await rt.readF32(out.mask!, 3 * n), 3);
     idx.forEach((i, b) => {
@@ -136,7 +137,7 @@ describe('augment (GPU vs float64 reference)', () => {
     expect(Array.from(out.labels)).toEqual(idx.map((i) => ds.samples[i]!.label));
     rt.release(out.x);
     rt.release(out.mask!);
-    aug.dispose();
+    data.dispose();
   });
   }
 
@@ -189,6 +190,29 @@ describe('augment (GPU vs float64 reference)', () => {
     expect(after.bytesAllocated).toBe(before.bytesAllocated);
     expect(after.buffersCreated).toBe(before.buffersCreated);
     aug.dispose();
+  });
+
+  it('shares a GpuDataset: the same batches as an augmenter that uploads its own copy, and the dataset outlives it', async () => {
+    const ds = echoDataset(6);
+    const data = new GpuDataset(rt, ds);
+    const shared = createAugmenter(rt, data, { method: 'backmix', fraction: 0.5, seed: 3 });
+    const owned = createAugmenter(rt, ds, { method: 'backmix', fraction: 0.5, seed: 3 });
+    const idx = [5, 0, 3, 3];
+    const read = async (x: ReturnType<typeof shared.augmentBatch>['x']) => {
+      const bytes = Buffer.from((await rt.readF32(x, idx.length * n)).buffer);
+      rt.release(x);
+      return bytes;
+    };
+    expect((await read(shared.augmentBatch(idx).x)).equals(await read(owned.augmentBatch(idx).x))).toBe(true);
+    expect(shared.data).toBe(data);
+    shared.dispose();
+    owned.dispose();
+    const pre = data.preprocess([1]);
+    const x = await rt.readF32(pre.x, n);
+    expectClose(x, refZscore(Float64Array.from(ds.frames.subarray(n, 2 * n), (v) => v / 255)), Z, 'x after the augmenter is gone');
+    rt.release(pre.x);
+    data.dispose();
+    expect(() => data.preprocess([0])).toThrow(/dispose/);
   });
 
   it('validates its inputs', () => {
