@@ -3,7 +3,7 @@
 import { loadDataset, splitIndices } from '../data/index.js';
 import { Tensor, scope } from '../nn/tensor.js';
 import { noGrad } from '../nn/tape.js';
-import { evaluate, type EvaluationResult } from './evaluate.js';
+import { evaluateModel, type EvaluationResult } from './evaluate.js';
 import { openCheckpoint, imagesAsDataset, toModelInput } from './inference.js';
 import { GpuDataset } from '../backmix/gpu_dataset.js';
 import { meanStd } from './metrics.js';
@@ -40,7 +40,7 @@ export async function evaluateCheckpoint(o: EvaluateCheckpointOptions): Promise<
     const indices = split === 'all' ? ds.samples.map((_, i) => i) : splitIndices(ds, split);
     const data = new GpuDataset(ck.rt, ds);
     try {
-      const result = await evaluate(ck.model, data, indices, {
+      const result = await evaluateModel(ck.model, data, indices, {
         batch: o.batch ?? 32, focus: o.focus ?? true, target: o.target, onBatch: o.onBatch, toInput: (x) => toModelInput(ck, x),
       });
       return { checkpoint: o.checkpoint, data: o.data, split, classes: ck.classes, result };

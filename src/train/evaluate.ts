@@ -34,7 +34,7 @@ export interface EvaluationResult {
 }
 
 /** Evaluates `model` on the samples `indices` of `data` (preprocessed, never augmented). */
-export async function evaluate(model: ResNet18, data: GpuDataset, indices: readonly number[], o: EvaluateOptions = {}): Promise<EvaluationResult> {
+export async function evaluateModel(model: ResNet18, data: GpuDataset, indices: readonly number[], o: EvaluateOptions = {}): Promise<EvaluationResult> {
   const { rt, dataset: ds } = data;
   if (indices.length === 0) throw new Error('evaluate: no samples to evaluate');
   const batch = o.batch ?? 64;

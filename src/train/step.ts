@@ -42,11 +42,13 @@ export function augmentedInputs(rt: Runtime, batch: AugmentedBatch, size: number
 }
 
 /**
- * One optimisation step of `model` on `inputs`: zero the gradients, record the forward pass
- * and the loss on a tape, run the backward pass, apply Adam. Call it inside `scope()` so the
- * step's activations and inputs are released when it returns.
+ * Encodes one optimisation step of `model` on `inputs` — zero the gradients, record the forward
+ * pass and the loss on a tape, run the backward pass, apply Adam — without waiting for the GPU.
+ * Returns the loss statistics [Σw·CE/B, Σw·CE, ΣCE, correct] as a tensor; read it, or not
+ * (a readback is a full GPU sync). Call it inside `scope()` so the step's activations and inputs
+ * are released when the scope ends.
  */
-export async function trainStep(model: ResNet18, opt: Adam, inputs: StepInputs): Promise<StepStats> {
+export function encodeTrainStep(model: ResNet18, opt: Adam, inputs: StepInputs): Tensor {
   model.zeroGrad();
   const tape = new Tape().start();
   try {
@@ -55,9 +57,14 @@ export async function trainStep(model: ResNet18, opt: Adam, inputs: StepInputs):
     const { stats } = crossEntropyLoss(logits, { ...target, weights: inputs.weights ?? null });
     tape.backward();
     opt.update();
-    const s = await stats.toArray();
-    return { loss: s[0]!, ceSum: s[2]!, correct: s[3]! };
+    return stats;
   } finally {
     tape.clear();
   }
+}
+
+/** One optimisation step (see encodeTrainStep), waiting for its loss statistics: 16 bytes back. */
+export async function trainStep(model: ResNet18, opt: Adam, inputs: StepInputs): Promise<StepStats> {
+  const s = await encodeTrainStep(model, opt, inputs).toArray();
+  return { loss: s[0]!, ceSum: s[2]!, correct: s[3]! };
 }

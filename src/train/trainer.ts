@@ -12,7 +12,7 @@ import { Adam } from '../nn/adam.js';
 import { InitRng } from '../nn/init.js';
 import { scope } from '../nn/tensor.js';
 import { trainStep, augmentedInputs } from './step.js';
-import { evaluate, type EvaluationResult } from './evaluate.js';
+import { evaluateModel, type EvaluationResult } from './evaluate.js';
 import { saveCheckpoint, loadCheckpoint, type TrainingState } from './checkpoint.js';
 import { validateConfig, type TrainConfig } from './config.js';
 import { writeTrainingCurves, writeConfusionMatrix } from './plots.js';
@@ -215,7 +215,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, opts: {
       }
       let val: EvaluationResult | null = null;
       if (valIdx.length) {
-        val = await evaluate(model, data, valIdx, {
+        val = await evaluateModel(model, data, valIdx, {
           batch: config.batch, focus: false, onBatch: (d, t) => hooks.onEvalProgress?.('val', d, t),
         });
       }
@@ -258,7 +258,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, opts: {
       await loadCheckpoint(out, 'best', model, opt);
       for (const split of ['test', 'ood-test']) {
         if (!splits.has(split)) continue;
-        const e = await evaluate(model, data, splitIndices(ds, split), {
+        const e = await evaluateModel(model, data, splitIndices(ds, split), {
           batch: config.batch, focus: config.focus, onBatch: (d, t) => hooks.onEvalProgress?.(split, d, t),
         });
         final.push(summarise(split, e));
@@ -269,7 +269,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, opts: {
         try {
           const osplits = new Set(ood.samples.map((s) => s.split));
           const idx = osplits.has('test') ? splitIndices(ood, 'test') : ood.samples.map((_, i) => i);
-          const e = await evaluate(model, oodData, idx, { batch: config.batch, focus: config.focus, onBatch: (d, t) => hooks.onEvalProgress?.('ood', d, t) });
+          const e = await evaluateModel(model, oodData, idx, { batch: config.batch, focus: config.focus, onBatch: (d, t) => hooks.onEvalProgress?.('ood', d, t) });
           final.push(summarise(`ood:${config.ood}`, e));
         } finally {
           oodData.dispose();

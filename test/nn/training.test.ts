@@ -4,9 +4,8 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import type { Runtime } from '../../src/kernels/runtime.js';
 import { ResNet18, type ResNet18Config } from '../../src/nn/resnet18.js';
 import { Tensor, scope } from '../../src/nn/tensor.js';
-import { Tape } from '../../src/nn/tape.js';
 import { Adam } from '../../src/nn/adam.js';
-import { crossEntropyLoss } from '../../src/nn/ops/cross_entropy.js';
+import { encodeTrainStep } from '../../src/train/step.js';
 import { gpuRuntime } from '../helpers/gpu.js';
 import { uniform } from '../helpers/random.js';
 import { expectClose } from '../helpers/compare.js';
@@ -18,18 +17,13 @@ beforeAll(async () => {
   rt = await gpuRuntime();
 });
 
-/** One training step; returns the stats tensor's values only when `read` (one readback). */
+/** The trainer's step on host data; returns the loss statistics only when `read` (one readback). */
 async function trainStep(
   model: ResNet18, opt: Adam, x: Float32Array, xShape: number[], labels: Uint32Array, read: boolean,
 ): Promise<Float32Array | null> {
   return scope(async () => {
-    const xt = Tensor.fromArray(rt, x, xShape, 'x');
-    const yt = Tensor.fromArray(rt, labels, [labels.length], 'labels');
-    model.zeroGrad();
-    const tape = new Tape().start();
-    const { stats } = crossEntropyLoss(model.forward(xt), { labels: yt });
-    tape.backward();
-    opt.update();
+    const inputs = { x: Tensor.fromArray(rt, x, xShape, 'x'), labels: Tensor.fromArray(rt, labels, [labels.length], 'labels') };
+    const stats = encodeTrainStep(model, opt, inputs);
     if (read) return stats.toArray();
     rt.flush();
     return null;
