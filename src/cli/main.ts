@@ -8,6 +8,7 @@ import { registerTrain } from './train.js';
 import { registerEval } from './eval.js';
 import { registerPredict } from './predict.js';
 import { registerGradcam } from './gradcam.js';
+import { DatasetError } from '../data/errors.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -27,6 +28,12 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** Whether the command that ran has --skip-bad (train and eval do; predict reads no dataset). */
+function offersSkipBad(program: Command): boolean {
+  const ran = program.commands.find((c) => process.argv.slice(2).includes(c.name()));
+  return !!ran?.options.some((o) => o.long === '--skip-bad');
+}
+
 async function main(): Promise<void> {
   const program = buildProgram();
   program.exitOverride();
@@ -35,6 +42,7 @@ async function main(): Promise<void> {
   } catch (e) {
     if (e instanceof CommanderError) process.exit(e.exitCode);
     console.error(`wgml: ${(e as Error).message}`);
+    if (e instanceof DatasetError && e.skippable && offersSkipBad(program)) console.error('wgml: --skip-bad leaves these records out and lists them');
     if (process.env.WGML_DEBUG) console.error((e as Error).stack);
     process.exit(1);
   }

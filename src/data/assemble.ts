@@ -1,6 +1,7 @@
 // Turns the records a reader found into a Dataset: decodes every frame and mask once (bounded
-// concurrency), validates them, and either throws one DatasetError listing every bad record or,
-// with skipBad, leaves those records out and lists them in `dataset.skipped`.
+// concurrency), validates them, and either throws one DatasetError listing every bad record —
+// bad CSV records and unusable images together, so one run shows everything to fix — or, with
+// skipBad, leaves those records out and lists them in `dataset.skipped`.
 
 import type { Dataset, DatasetFormat, Sample } from './dataset.js';
 import { DatasetError, type DataIssue } from './errors.js';
@@ -84,6 +85,13 @@ async function decodeOne(c: Candidate, source: string, size: number): Promise<De
   return { frame: await resizeFrame(frame, size), mask };
 }
 
+/** Issues in CSV order (records without a line last, in the order found). */
+function byRow(issues: DataIssue[]): DataIssue[] {
+  return issues.map((issue, k) => ({ issue, k }))
+    .sort((a, b) => (a.issue.row ?? Infinity) - (b.issue.row ?? Infinity) || a.k - b.k)
+    .map(({ issue }) => issue);
+}
+
 function describe(out: ReaderOutput): string {
   return `${out.format} dataset ${out.source}`;
 }
@@ -92,9 +100,6 @@ export async function assembleDataset(out: ReaderOutput, opts: LoadOptions = {})
   const size = opts.size ?? 112;
   if (!Number.isInteger(size) || size < 1) throw new RangeError(`size must be a positive integer, got ${size}`);
   const skipBad = opts.skipBad ?? false;
-  if (out.issues.length > 0 && !skipBad) {
-    throw new DatasetError(`${describe(out)}: bad records (pass skipBad to leave them out)`, out.issues);
-  }
   const decoded = await mapLimit(
     out.candidates,
     opts.concurrency ?? defaultConcurrency(),
@@ -102,8 +107,9 @@ export async function assembleDataset(out: ReaderOutput, opts: LoadOptions = {})
     opts.onProgress,
   );
   const decodeIssues = decoded.flatMap((d) => ('issue' in d ? [d.issue] : []));
-  if (decodeIssues.length > 0 && !skipBad) {
-    throw new DatasetError(`${describe(out)}: unusable images (pass skipBad to leave them out)`, decodeIssues);
+  const issues = byRow([...out.issues, ...decodeIssues]);
+  if (issues.length > 0 && !skipBad) {
+    throw new DatasetError(`${describe(out)}: bad records`, issues, { skippable: true });
   }
 
   const p = size * size;
@@ -133,7 +139,7 @@ export async function assembleDataset(out: ReaderOutput, opts: LoadOptions = {})
     samples,
     frames,
     masks,
-    skipped: [...out.issues, ...decodeIssues],
+    skipped: issues,
     dropped: out.dropped,
   };
 }

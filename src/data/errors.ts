@@ -31,12 +31,15 @@ export function formatIssues(issues: readonly DataIssue[]): string {
 
 export class DatasetError extends Error {
   declare readonly issues: readonly DataIssue[];
+  /** The records can be left out instead (the loaders' `skipBad`; the CLI's --skip-bad). */
+  readonly skippable: boolean;
 
-  constructor(summary: string, issues: readonly DataIssue[] = []) {
+  constructor(summary: string, issues: readonly DataIssue[] = [], o: { skippable?: boolean } = {}) {
     const n = issues.length;
     const head = n > 1 ? `${summary} (${n} problems)` : summary;
     super(n ? `${head}\n${formatIssues(issues)}` : head);
     this.name = 'DatasetError';
+    this.skippable = o.skippable ?? false;
     // not enumerable: the message already lists them, and Node would print all of them again
     // (thousands, for a broken folder) when the error is uncaught
     Object.defineProperty(this, 'issues', { value: issues, enumerable: false });

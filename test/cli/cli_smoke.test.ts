@@ -3,7 +3,7 @@
 // compile their pipelines.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadDataset, splitIndices, synthesize, CANONICAL_CLASSES } from '../../src/data/index.js';
@@ -50,7 +50,7 @@ afterAll(() => {
 });
 
 describe('wgml CLI (spawned)', () => {
-  it('train → summary table, exit 0; predict --json parses; eval of a missing checkpoint exits 1 naming it', async () => {
+  it('train → summary table, exit 0; predict --json parses; eval of a missing checkpoint exits 1 naming it; a bad dataset lists every record and names --skip-bad', async () => {
     const out = join(root, 'run');
     const train = await wgml([
       'train', '--data', data, '--epochs', '1', '--image-size', '32', '--model-width', '2', '--batch', '8', '--stem', 'cifar', '--out', out,
@@ -88,6 +88,14 @@ describe('wgml CLI (spawned)', () => {
     expect(ev.code).toBe(1);
     expect(ev.stderr).toContain(`wgml: checkpoint not found: ${missing}`);
     expect(ev.stdout).toBe('');
+
+    // Every bad record at once (a missing image and an unknown label), and the CLI's own flag named.
+    const bad = join(root, 'bad.csv');
+    writeFileSync(bad, `image,label,split\nnope.png,A4C,test\n${files[0]},A3C,test\n`);
+    const evBad = await wgml(['eval', '--checkpoint', join(out, 'best.safetensors'), '--data', bad, '--image-size', '32']);
+    expect(evBad.code).toBe(1);
+    expect(evBad.stderr).toContain('bad records (2 problems)');
+    expect(evBad.stderr).toContain('wgml: --skip-bad leaves these records out and lists them');
   });
 
   it('a bad option value exits 1 before touching data or the GPU', async () => {

@@ -264,6 +264,27 @@ describe('manifest reader: bad input names file, row and expectation', () => {
   });
 });
 
+describe('manifest reader: every bad record in one error', () => {
+  it('bad CSV records and unusable images are reported together, in CSV order, in one pass', async () => {
+    const csv = await manifest('allatonce.csv', [
+      HEADER,
+      'img/a.png,PLAX,train,,', // 2 good
+      'img/nope.png,A4C,train,,', // 3 missing image
+      'img/c.jpg,A3C,train,,', // 4 unknown label
+      'bad/corrupt.png,A4C,val,,', // 5 unreadable
+      'npy/d.npy,A2C,,,', // 6 empty split
+    ]);
+    const e = await rejection(() => readManifest(csv));
+    expect(e).toBeInstanceOf(DatasetError);
+    const err = e as DatasetError;
+    expect(err.issues.map((i) => i.row)).toEqual([3, 4, 5, 6]);
+    expect(err.skippable).toBe(true);
+    expect(err.message).toContain('(4 problems)');
+    // The library names no option: the CLI adds its own flag (--skip-bad) to the message.
+    expect(err.message).not.toMatch(/skip/i);
+  });
+});
+
 describe('manifest reader: skipBad', () => {
   it('keeps the good records and lists every bad one in dataset.skipped', async () => {
     const csv = await manifest('skip.csv', [
