@@ -3,9 +3,9 @@
 remove it? A PyTorch stand-in for `wgml train`'s synthetic default (torchvision stem, width 8,
 Adam 3e-3, batch 32, 12 epochs, rotation ±30° / flip / brightness-contrast, per-image z-score,
 best-validation epoch) that runs in seconds, so the generator can be calibrated quickly. The
-numbers that count come from wgml itself; this script answers "is the cue there" (DESIGN.md §7
-self-checks: background-only scores high i.d. and near chance o.o.d.; sector-only about the
-same on both).
+numbers that count come from wgml itself; this script answers "is the cue there" (the
+self-checks of docs/DESIGN.md, "The synthetic benchmark": background-only scores high i.d. and
+near chance o.o.d.; sector-only about the same on both).
 
 Run with Debian's torch (the pyenv python3 has none), after `npm run build`:
     /usr/bin/python3 bench/synth_calibration.py [--seeds 0,1,2] [--shortcut P] [--hard P]

@@ -15,10 +15,10 @@
 // writing every S-th row and column of dx (soH = soW = stride).
 //
 // Each invocation computes 4·COTV output channels × 4·TWV output columns × THO output rows.
-// Why this shape (DESIGN.md §4): each storage load is a per-lane loop on lavapipe, so the
-// kernel maximises FMAs per loaded vec4 — a window of TWV+1 input vec4s feeds all TK tap
-// shifts (built by swizzles, not reloads), a weight vec4 feeds TWV·THO·4 outputs (rows
-// matter for narrow late-stage images).
+// Why this shape (docs/DESIGN.md, "Software GPUs"): each storage load is a per-lane loop on
+// lavapipe, so the kernel maximises FMAs per loaded vec4 — a window of TWV+1 input vec4s
+// feeds all TK tap shifts (built by swizzles, not reloads), a weight vec4 feeds TWV·THO·4
+// outputs (rows matter for narrow late-stage images).
 // Why it is written this way (measured on SwiftShader, which does not unroll loops):
 //   - the register tile uses constant indices, guarded by the @specialize sizes (constant
 //     guards cost nothing): an accumulator array indexed by a loop counter lives in memory

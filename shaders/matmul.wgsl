@@ -4,7 +4,7 @@
 // because workgroup barriers are very slow on SwiftShader and shared memory brings nothing on
 // lavapipe. Per step of 4 in k it loads a 4×4 block of op(A) per 4 rows and of op(B) per 4
 // columns as mat4x4s and does TM·TN·4 FMAs.
-// Why it is written this way (measured, DESIGN.md §4):
+// Why it is written this way (measured; docs/DESIGN.md, "Software GPUs"):
 //   - SwiftShader does not unroll loops, and a function-scope array indexed by a loop counter
 //     lives in memory there: the register tile is only ever indexed by constants, guarded by
 //     the @specialize sizes (constant guards cost nothing);

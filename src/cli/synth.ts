@@ -63,7 +63,7 @@ export function formatSynthSummary(r: SynthResult, seconds: number): string {
 export function registerSynth(program: Command): void {
   program
     .command('synth')
-    .description('generate the synthetic echo view benchmark with a background shortcut (DESIGN.md §7)')
+    .description('generate the synthetic echo view benchmark with a background shortcut (docs/DESIGN.md, "The synthetic benchmark")')
     .requiredOption('--out <dir>', 'output folder (new, empty, or an earlier synth output)')
     .option('--n <n>', 'number of frames', String(SYNTH_DEFAULTS.n))
     .option('--seed <s>', 'random seed (same seed, same bytes)', String(SYNTH_DEFAULTS.seed))

@@ -9,7 +9,10 @@ import { rawBuffer, type BufferLike } from './encoder.js';
 import type { PooledBuffer } from './buffer_pool.js';
 import { grid1d } from './elementwise.js';
 
-/** Threads per workgroup; 1-D streaming kernels are flat between 64 and 256 (DESIGN.md §4). */
+/**
+ * Threads per workgroup; 1-D streaming kernels are flat between 64 and 256
+ * (docs/DESIGN.md, "Software GPUs").
+ */
 const ADAM_WG = 128;
 
 export interface AdamHyper {

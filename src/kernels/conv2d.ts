@@ -67,7 +67,8 @@ export interface Conv2dWeightGradConfig {
 }
 
 // Software GPUs want big register tiles (each storage load is a per-lane loop on lavapipe; see
-// DESIGN.md §4); a real GPU wants many small threads (untested here: no GPU on these machines).
+// docs/DESIGN.md, "Software GPUs"); a real GPU wants many small threads (untested here: no GPU
+// on these machines).
 // Software values from A/B runs measured in CPU seconds (the machine is shared): forward
 // 8×16 (COTV=2, TWV=4) was at least as fast as 16×16, 16×8 and 8×8 on both drivers; weight
 // gradient 4×2 beat 4×4 on lavapipe by 10–40% on 3×3 shapes, a tie on SwiftShader. Merging

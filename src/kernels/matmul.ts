@@ -32,8 +32,8 @@ export function matmul(rt: Runtime, a: BufferLike, b: BufferLike, c: BufferLike,
   const strideA = o.strideA ?? M * K;
   const strideB = o.strideB ?? K * N;
   const strideC = o.strideC ?? M * N;
-  // vec4 loads and stores need every row and batch matrix to start on a vec4 (DESIGN.md §4:
-  // each storage load is a per-lane loop on lavapipe, so 4× fewer loads matter).
+  // vec4 loads and stores need every row and batch matrix to start on a vec4 (docs/DESIGN.md,
+  // "Software GPUs": each storage load is a per-lane loop on lavapipe, so 4× fewer loads matter).
   const vec4 = [M, N, K, strideA, strideB, strideC].every((v) => v % 4 === 0);
   const params = new ArrayBuffer(48);
   const u = new Uint32Array(params);

@@ -1,5 +1,5 @@
-// ResNet18 state-dict names and shapes, exactly as torchvision's `resnet18().state_dict()` (DESIGN §3.6),
-// for both stems wgml builds:
+// ResNet18 state-dict names and shapes, exactly as torchvision's `resnet18().state_dict()`
+// (docs/DESIGN.md, "Rules we hold to"), for both stems wgml builds:
 //   imagenet: conv1 7×7 stride 2 pad 3 + max-pool (torchvision's own stem)
 //   cifar:    conv1 3×3 stride 1 pad 1, no max-pool (the BackMix reference's CIFAR-style ResNet18)
 // The stem changes only conv1's kernel size; max-pool and ReLU hold no state, so the key list is the

@@ -1,4 +1,5 @@
-// The synthetic echo benchmark with a background shortcut (DESIGN.md §7). Writes
+// The synthetic echo benchmark with a background shortcut (docs/DESIGN.md, "The synthetic
+// benchmark"). Writes
 //   OUT/frames/{split}/{id}.png  grey frames
 //   OUT/masks/{split}/{id}.png   sector masks, 0/255
 //   OUT/manifest.csv             image,label,split,mask,site (what loadDataset reads)
