@@ -1,13 +1,12 @@
 // ResNet BasicBlock: relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)), where the shortcut
-// is a 1×1 stride-s conv + BN (torchvision's `downsample`) when the shape changes.
+// is a 1×1 stride-s conv + BN (torchvision's `downsample`) when the shape changes. Both
+// BN→ReLU tails run as one fused kernel each (BN+ReLU, and BN+add+ReLU for the residual sum).
 import { Module } from './module.js';
 import type { Tensor } from './tensor.js';
 import type { Runtime } from '../kernels/runtime.js';
 import type { InitRng } from './init.js';
 import { Conv2d } from './layers/conv2d.js';
 import { BatchNorm2d } from './layers/batchnorm2d.js';
-import { relu } from './ops/relu.js';
-import { add } from './ops/add.js';
 
 class Downsample extends Module {
   readonly conv: Conv2d;
@@ -42,9 +41,8 @@ export class BasicBlock extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const h = relu(this.bn1.forward(this.conv1.forward(x)));
-    const y = this.bn2.forward(this.conv2.forward(h));
+    const h = this.bn1.forward(this.conv1.forward(x), { relu: true });
     const shortcut = this.downsample ? this.downsample.forward(x) : x;
-    return relu(add(y, shortcut));
+    return this.bn2.forward(this.conv2.forward(h), { relu: true, residual: shortcut });
   }
 }

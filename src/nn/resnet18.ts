@@ -9,7 +9,6 @@ import { Conv2d } from './layers/conv2d.js';
 import { BatchNorm2d } from './layers/batchnorm2d.js';
 import { Linear } from './layers/linear.js';
 import { BasicBlock } from './basic_block.js';
-import { relu } from './ops/relu.js';
 import { maxPool2d, globalAvgPool } from './ops/pool.js';
 
 export type Stem = 'cifar' | 'imagenet';
@@ -75,7 +74,7 @@ export class ResNet18 extends Module {
 
   /** The stem and the four stages: x [N,inC,H,W] → the last conv stage's activation [N,8w,h,w]. */
   features(x: Tensor): Tensor {
-    let h = relu(this.bn1.forward(this.conv1.forward(x)));
+    let h = this.bn1.forward(this.conv1.forward(x), { relu: true });
     if (this.config.stem === 'imagenet') h = maxPool2d(h, { kernel: 3, stride: 2, pad: 1 });
     for (const layer of this.layers) h = layer.forward(h);
     return h;

@@ -24,6 +24,7 @@ import { uniform } from '../helpers/random.js';
 import { expectClose } from '../helpers/compare.js';
 import { numericalGrad } from '../helpers/finite_diff.js';
 import { RefGraph, RefValue } from '../reference/resnet18.js';
+import { bnStatsRef, type Shape4 } from '../reference/batchnorm.js';
 import { expectScaledClose } from './nn_test_utils.js';
 
 let rt: Runtime;
@@ -208,6 +209,51 @@ describe('Tape', () => {
     expectScaledClose(got.dW, rW.grad!, 1e-5, 'dW');
     expectScaledClose(got.db, rb.grad!, 1e-5, 'db');
     disposeWithGrad(h, W, b);
+  });
+
+  it('fused relu(bn(x)) and relu(bn(x) + r) — the BasicBlock tails — match the float64 graph, r\'s gradient accumulating', async () => {
+    // z = relu(bn(x) + r) + r + relu(bn(x)) on an odd shape: backward reaches r first through
+    // the outer add (fresh), then the fused kernel adds its dy·[z > 0] in place (its
+    // accumulateResidual mode); x gets dx from both fused ops (BN's dx cannot accumulate: tmp path).
+    const shape = [3, 5, 7, 9];
+    const n = 3 * 5 * 7 * 9;
+    const x = leaf(uniform(n, 70), shape, 'x');
+    const r = leaf(uniform(n, 71), shape, 'r');
+    const gamma = leaf(uniform(5, 72, 0.5, 1.5), [5], 'gamma');
+    const beta = leaf(uniform(5, 73), [5], 'beta');
+    const dy = uniform(n, 74);
+    const got = await scope(async () => {
+      const stats = () => [Tensor.fromArray(rt, new Float32Array(5), [5], 'rm'), Tensor.fromArray(rt, new Float32Array(5).fill(1), [5], 'rv')] as const;
+      const [rm1, rv1] = stats();
+      const [rm2, rv2] = stats();
+      const tape = new Tape().start();
+      const a = batchNorm2d(x, gamma, beta, rm1, rv1, { training: true, relu: true, residual: r });
+      const b = batchNorm2d(x, gamma, beta, rm2, rv2, { training: true, relu: true });
+      const z = add(add(a, r), b);
+      z.grad = Tensor.fromArray(rt, dy, shape, 'dy');
+      tape.backward();
+      return {
+        a: await a.toArray(), b: await b.toArray(), rv: await rv1.toArray(),
+        dx: await x.grad!.toArray(), dr: await r.grad!.toArray(), dg: await gamma.grad!.toArray(), db: await beta.grad!.toArray(),
+      };
+    });
+    const g = new RefGraph();
+    const [rx, rr, rg, rb] = [RefValue.of(await x.toArray(), shape), RefValue.of(await r.toArray(), shape), RefValue.of(await gamma.toArray(), [5]), RefValue.of(await beta.toArray(), [5])];
+    const ra = g.relu(g.add(g.batchNorm(rx, rg, rb, { training: true }), rr));
+    const rbn = g.relu(g.batchNorm(rx, rg, rb, { training: true }));
+    g.add(g.add(ra, rr), rbn).addGrad(dy);
+    g.backward();
+    // f32 BN over 189-element channel reductions, then one add: 1e-5 of scale is ~10× the rounding.
+    expectScaledClose(got.a, ra.data, 1e-5, 'relu(bn(x) + r)');
+    expectScaledClose(got.b, rbn.data, 1e-5, 'relu(bn(x))');
+    expectScaledClose(got.dx, rx.grad!, 1e-5, 'dx');
+    expectScaledClose(got.dr, rr.grad!, 1e-5, 'dr');
+    expectScaledClose(got.dg, rg.grad!, 1e-5, 'dgamma');
+    expectScaledClose(got.db, rb.grad!, 1e-5, 'dbeta');
+    // The running variance is updated by the fused forward exactly as by plain BN (unbiased batch variance).
+    const v = bnStatsRef(await x.toArray(), shape as unknown as Shape4).varBiased;
+    expectClose(got.rv, Float64Array.from(v, (vb) => 0.9 + 0.1 * vb * (189 / 188)), { rtol: 1e-5, atol: 1e-6 }, 'running_var');
+    disposeWithGrad(x, r, gamma, beta);
   });
 
   it('add(x, x) gives 2·dy', async () => {

@@ -3,7 +3,7 @@
 import { Module } from '../module.js';
 import { Tensor } from '../tensor.js';
 import type { Runtime } from '../../kernels/runtime.js';
-import { batchNorm2d } from '../ops/batchnorm.js';
+import { batchNorm2d, type BatchNormOptions } from '../ops/batchnorm.js';
 
 export class BatchNorm2d extends Module {
   readonly weight: Tensor;
@@ -21,12 +21,14 @@ export class BatchNorm2d extends Module {
     this.addCounter('num_batches_tracked', () => this.numBatchesTracked, (v) => (this.numBatchesTracked = v));
   }
 
-  forward(x: Tensor): Tensor {
+  /** bn(x), or with `fuse` relu(bn(x)) / relu(bn(x) + residual) in one kernel. */
+  forward(x: Tensor, fuse: Pick<BatchNormOptions, 'relu' | 'residual'> = {}): Tensor {
     if (this.training) this.numBatchesTracked++;
     return batchNorm2d(x, this.weight, this.bias, this.runningMean, this.runningVar, {
       training: this.training,
       eps: this.eps,
       momentum: this.momentum,
+      ...fuse,
     });
   }
 }
