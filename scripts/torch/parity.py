@@ -1,10 +1,12 @@
-"""PyTorch side of wgml's ResNet18 parity tests (test/nn/torch_parity.test.ts). Prints JSON.
+"""PyTorch side of wgml's live ResNet18 parity tests (test/torch/resnet_parity.torch.test.ts, run by
+`npm run test:torch`); golden_fixtures.py uses the same model builder and training step. Prints JSON.
 
     /usr/bin/python3 scripts/torch/parity.py train WEIGHTS BATCH
         Load a wgml-written ResNet18 checkpoint (config from its `wgml.config` metadata) with
         load_state_dict(strict=True), run one training-mode forward on BATCH's x, the loss
         mean(w_i * CE_i) (the wBackMix reduction), and backward. Reports logits, loss, every
-        parameter's gradient and every BN's running statistics after the forward.
+        parameter's gradient, the input's gradient and every BN's running statistics after the
+        forward.
 
     /usr/bin/python3 scripts/torch/parity.py export OUT BATCH STEM WIDTH IN_CHANNELS NUM_CLASSES SEED
         Build a ResNet18 in torch (default init, then random BN affine parameters and running
@@ -47,15 +49,11 @@ def flat(t):
     return t.detach().reshape(-1).tolist()
 
 
-def train(weights_path, batch_path):
-    state, metadata, _ = st_format.load(weights_path)
-    if not metadata or "wgml.config" not in metadata:
-        raise SystemExit(f"{weights_path}: no wgml.config metadata")
-    c = json.loads(metadata["wgml.config"])
-    model = ResNet18(c["stem"], c["width"], c["inChannels"], c["numClasses"])
-    model.load_state_dict(state, strict=True)
-    model = model.double().train()
-    x, labels, w = load_batch(batch_path)
+def train_step(model, x, labels, w):
+    """One float64 training-mode forward, loss mean(w_i * CE_i) and backward of `model` (already
+    .double()): logits, loss, parameter and input gradients, BN running statistics after."""
+    model = model.train()
+    x = x.clone().requires_grad_(True)
     logits = model(x)
     loss = (F.cross_entropy(logits, labels, reduction="none") * w).mean()
     loss.backward()
@@ -63,16 +61,28 @@ def train(weights_path, batch_path):
     return {
         "impl": BLOCK_IMPL,
         "torch": torch.__version__,
-        "config": c,
         "logits": flat(logits),
         "loss": loss.item(),
         "grads": {k: flat(p.grad) for k, p in model.named_parameters()},
+        "x_grad": flat(x.grad),
         "running": {k: flat(v) for k, v in sd.items() if k.endswith(("running_mean", "running_var"))},
         "num_batches_tracked": {k: int(v.item()) for k, v in sd.items() if k.endswith("num_batches_tracked")},
     }
 
 
-def export(out_path, batch_path, stem, width, in_channels, num_classes, seed):
+def train(weights_path, batch_path):
+    state, metadata, _ = st_format.load(weights_path)
+    if not metadata or "wgml.config" not in metadata:
+        raise SystemExit(f"{weights_path}: no wgml.config metadata")
+    c = json.loads(metadata["wgml.config"])
+    model = ResNet18(c["stem"], c["width"], c["inChannels"], c["numClasses"])
+    model.load_state_dict(state, strict=True)
+    return {**train_step(model.double(), *load_batch(batch_path)), "config": c}
+
+
+def torch_model(stem, width, in_channels, num_classes, seed):
+    """A ResNet18 with torch's default init (seeded), then random BN affine parameters and running
+    statistics and num_batches_tracked = 5, so eval mode is not the identity. float32."""
     torch.manual_seed(seed)
     model = ResNet18(stem, width, in_channels, num_classes)
     with torch.no_grad():
@@ -83,16 +93,24 @@ def export(out_path, batch_path, stem, width, in_channels, num_classes, seed):
                 m.running_mean.uniform_(-0.3, 0.3)
                 m.running_var.uniform_(0.5, 2.0)
                 m.num_batches_tracked.fill_(5)
+    return model
+
+
+def eval_logits(model, x):
+    with torch.no_grad():
+        return model.double().eval()(x)
+
+
+def export(out_path, batch_path, stem, width, in_channels, num_classes, seed):
+    model = torch_model(stem, width, in_channels, num_classes, seed)
     state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
     st_format.save(state, out_path, metadata={"format": "pt"})
     x, _, _ = load_batch(batch_path)
-    with torch.no_grad():
-        logits = model.double().eval()(x)
     return {
         "impl": BLOCK_IMPL,
         "torch": torch.__version__,
         "keys": list(state.keys()),
-        "eval_logits": flat(logits),
+        "eval_logits": flat(eval_logits(model, x)),
     }
 
 
