@@ -1,13 +1,14 @@
 // Shared helpers of the test/nn suites: scale-relative comparison of whole tensors, reading a
-// model's tensors back, one training-mode forward+backward, and the PyTorch probe.
+// model's tensors back, one training-mode forward+backward, a random ResNet18 state dict.
 import { expect } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import type { Module } from '../../src/nn/module.js';
 import type { Runtime } from '../../src/kernels/runtime.js';
 import { Tensor, scope } from '../../src/nn/tensor.js';
 import { Tape } from '../../src/nn/tape.js';
 import { crossEntropyLoss } from '../../src/nn/ops/cross_entropy.js';
+import type { TensorToWrite } from '../../src/nn/safetensors.js';
+import { resnet18StateDictEntries, type ResNet18Config } from '../../src/nn/state_dict_names.js';
+import { uniform } from '../helpers/random.js';
 
 export function maxAbs(a: ArrayLike<number>): number {
   let m = 0;
@@ -67,17 +68,22 @@ export interface GpuStep {
   /** [loss, Σ w·CE, Σ CE, correct] from the CE kernel. */
   stats: Float32Array;
   grads: Record<string, Float32Array>;
+  /** d(loss)/d(x), when asked for with `inputGrad`. */
+  xGrad?: Float32Array;
 }
 
 /**
  * One training-mode forward + weighted CE + backward of `model` (gradients overwrite: zeroGrad
- * first). Everything but the parameter gradients is freed before it returns.
+ * first). Everything but the parameter gradients is freed before it returns. With `inputGrad`
+ * the input takes part in the backward too and its gradient is returned.
  */
 export async function gpuForwardBackward(
   rt: Runtime, model: Module & { forward(x: Tensor): Tensor }, x: Float32Array, xShape: number[], labels: Uint32Array, weights: Float32Array | null,
+  opts: { inputGrad?: boolean } = {},
 ): Promise<GpuStep> {
   return scope(async () => {
     const xt = Tensor.fromArray(rt, x, xShape, 'x');
+    xt.requiresGrad = opts.inputGrad ?? false;
     const yt = Tensor.fromArray(rt, labels, [labels.length], 'labels');
     const wt = weights ? Tensor.fromArray(rt, weights, [weights.length], 'weights') : null;
     model.zeroGrad();
@@ -91,30 +97,20 @@ export async function gpuForwardBackward(
       if (!tensor.grad) throw new Error(`no gradient for ${name}`);
       grads[name] = await tensor.grad.toArray();
     }
-    return { logits: await logits.toArray(), stats: await stats.toArray(), grads };
+    const xGrad = opts.inputGrad ? await xt.grad!.toArray() : undefined;
+    xt.grad?.dispose(); // kept past the scope by the tape, like a parameter's
+    return { logits: await logits.toArray(), stats: await stats.toArray(), grads, ...(xGrad ? { xGrad } : {}) };
   });
 }
 
-export const PY = '/usr/bin/python3';
-
-/**
- * Whether /usr/bin/python3 has torch, and the reason that goes into a skipped describe's name.
- * Looks the package up without importing it (an import takes seconds on a busy machine); a torch
- * that is installed but fails to import then fails the tests instead of skipping them.
- */
-export function probeTorch(): { ok: boolean; reason: string } {
-  if (!fs.existsSync(PY)) return { ok: false, reason: `${PY} not found` };
-  const code = [
-    'import importlib.util, importlib.metadata',
-    "spec = importlib.util.find_spec('torch')",
-    "v = ''",
-    'if spec:',
-    '    try: v = importlib.metadata.version("torch")',
-    "    except Exception: v = 'at ' + str(spec.origin)",
-    'print(v)',
-  ].join('\n');
-  const r = spawnSync(PY, ['-c', code], { encoding: 'utf8', timeout: 60_000 });
-  const version = r.status === 0 ? r.stdout.trim() : '';
-  if (version) return { ok: true, reason: `torch ${version}` };
-  return { ok: false, reason: `${PY} has no torch (${(r.stderr || r.error?.message || 'find_spec found nothing').trim().split('\n').pop()})` };
+/** A full ResNet18 state dict of random values with torchvision's names (what a wgml checkpoint holds). */
+export function randomResNet18(config: ResNet18Config, seed: number): Record<string, TensorToWrite> {
+  const out: Record<string, TensorToWrite> = {};
+  for (const [i, e] of resnet18StateDictEntries(config).entries()) {
+    const n = e.shape.reduce((a, b) => a * b, 1);
+    if (e.dtype === 'I64') out[e.name] = { dtype: 'I64', shape: e.shape, data: BigInt64Array.of(BigInt(1000 + i)) };
+    else if (e.name.endsWith('running_var')) out[e.name] = { dtype: 'F32', shape: e.shape, data: uniform(n, seed + i, 0.5, 1.5) };
+    else out[e.name] = { dtype: 'F32', shape: e.shape, data: uniform(n, seed + i, -0.05, 0.05) };
+  }
+  return out;
 }

@@ -241,6 +241,8 @@ export interface RefResNet18Result {
   loss: number;
   /** d(loss)/d(parameter) for every parameter, by name. */
   grads: Record<string, Float64Array>;
+  /** d(loss)/d(x), the input's gradient. */
+  xGrad: Float64Array;
   /** Training-mode batch statistics of every BN, by module prefix. */
   stats: Record<string, RefBnStats>;
 }
@@ -255,14 +257,15 @@ export function refResNet18LossAndGrads(
   for (const [k, v] of Object.entries(params)) pv[k] = RefValue.of(v, shapes[k]!);
   const stats: Record<string, RefBnStats> = {};
   const used = new Set<string>();
-  const logits = refResNet18Forward(g, pv, config, RefValue.of(x, xShape), { training: true, onStats: (k, s) => (stats[k] = s) }, used);
+  const xv = RefValue.of(x, xShape);
+  const logits = refResNet18Forward(g, pv, config, xv, { training: true, onStats: (k, s) => (stats[k] = s) }, used);
   const unused = Object.keys(params).filter((k) => !used.has(k));
   if (unused.length) throw new Error(`refResNet18: parameters not in the network: ${unused.join(', ')}`);
   const loss = g.crossEntropy(logits, labels, weights);
   g.backward();
   const grads: Record<string, Float64Array> = {};
   for (const [k, v] of Object.entries(pv)) grads[k] = v.grad ?? new Float64Array(v.data.length);
-  return { logits: logits.data, loss, grads, stats };
+  return { logits: logits.data, loss, grads, xGrad: xv.grad ?? new Float64Array(xv.data.length), stats };
 }
 
 /**
