@@ -38,7 +38,7 @@ struct Params {
 
 override WG: u32 = 128u;
 
-fn flat(gid: vec3u, nwg: vec3u) -> u32 { return gid.x + gid.y * nwg.x * WG; }
+#include "flat_id.wgsl"
 
 struct State { p: vec4f, m: vec4f, v: vec4f }
 
@@ -54,7 +54,7 @@ fn adam_step(p0: vec4f, g0: vec4f, m0: vec4f, v0: vec4f) -> State {
 
 @compute @workgroup_size(WG)
 fn adam(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flat(gid, nwg);
+  let i = flat_id(gid, nwg);
   if (i >= p.n) { return; }
   let e = p.offset + i;
   let s = adam_step(vec4f(param[e]), vec4f(grad[e]), vec4f(m1[e]), vec4f(m2[e]));
@@ -67,7 +67,7 @@ fn adam(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 // the last vec4 may reach past n into the buffer's padding: those lanes are written back unchanged.
 @compute @workgroup_size(WG)
 fn adam4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let q = flat(gid, nwg);
+  let q = flat_id(gid, nwg);
   let first = q * 4u;
   if (first >= p.n) { return; }
   let e = p.offset / 4u + q;

@@ -6,12 +6,7 @@
 //
 // frames: [slots][FW] u32, four u8 pixels per word (pixel q in byte q & 3 of word q >> 2)
 // masks:  [slots][MW] u32, one bit per pixel (pixel q is bit q & 31 of word q >> 5), 1 = sector
-// sdata:  [B][SB] i32 per sample, SB = 16 + 4·S + 64:
-//   0 source slot, 1 donor slot (or 0xffffffff), 2 flags (1 flip, 2 masked, 4 has mask,
-//   8 cutmix active), 3 α (f32 bits, informational), 4 permutation key, 5 cutmix partner
-//   (batch position), 6..9 cutmix box x1, y1, x2, y2 (half-open);
-//   16.. warp rows X0[S], Y0[S], adelta[S], bdelta[S] (see src/backmix/warp_tables.ts);
-//   16 + 4S .. brightness/contrast LUT, 256 u8 in 64 words.
+// sdata:  [B][sample_stride()] i32 per sample, laid out in augment_sample.wgsl
 // cubic:  [1024][4] vec4<i32>, OpenCV's fixed-point bicubic weights per fractional position
 // noise:  [S·S] f32, the fixed U(0,30) field (noise method only)
 // x:      [B][S·S] f32 out, values in [0, 1]
@@ -38,6 +33,7 @@ override S: u32 = 112u;
 override METHOD: u32 = 0u;
 override WG: u32 = 128u;
 
+// Values of the METHOD override; src/backmix/methods.ts reads them (M_ + the method name).
 const M_NONE: u32 = 0u;
 const M_BACKMIX: u32 = 1u;
 const M_BLACK: u32 = 2u;
@@ -47,15 +43,11 @@ const M_BOKEH: u32 = 5u;
 const M_BOKEH_BLUR: u32 = 6u;
 const M_CUTMIX: u32 = 7u;
 
-const F_FLIP: u32 = 1u;
-const F_MASKED: u32 = 2u;
-const F_HAS_MASK: u32 = 4u;
-const F_CUTMIX: u32 = 8u;
+#include "augment_sample.wgsl"
 
 fn npx() -> u32 { return S * S; }
 fn frame_words() -> u32 { return (S * S + 3u) / 4u; }
 fn mask_words() -> u32 { return (S * S + 31u) / 32u; }
-fn sample_stride() -> u32 { return 16u + 4u * S + 64u; }
 
 fn frame_px(slot: u32, q: u32) -> i32 {
   let w = frames[slot * frame_words() + (q >> 2u)];
@@ -66,22 +58,20 @@ fn mask_px(slot: u32, q: u32) -> u32 {
   return (masks[slot * mask_words() + (q >> 5u)] >> (q & 31u)) & 1u;
 }
 
-fn hdr(b: u32, k: u32) -> u32 { return bitcast<u32>(sdata[b * sample_stride() + k]); }
-
 // Column of the rotated image that output column xo shows (the flip follows the rotation).
 fn rot_col(b: u32, xo: u32) -> u32 {
-  return select(xo, S - 1u - xo, (hdr(b, 2u) & F_FLIP) != 0u);
+  return select(xo, S - 1u - xo, (hdr(b, H_FLAGS) & F_FLIP) != 0u);
 }
 
 // OpenCV warpAffine INTER_CUBIC + BORDER_REPLICATE on u8, at rotated-image pixel (xr, y).
 fn rotated_value(b: u32, xr: u32, y: u32) -> u32 {
-  let o = b * sample_stride() + 16u;
+  let o = b * sample_stride() + H_WORDS;
   let X = (sdata[o + y] + 16 + sdata[o + 2u * S + xr]) >> 5u;
   let Y = (sdata[o + S + y] + 16 + sdata[o + 3u * S + xr]) >> 5u;
   let sx = (X >> 5u) - 1;
   let sy = (Y >> 5u) - 1;
   let a = u32((Y & 31) * 32 + (X & 31));
-  let slot = hdr(b, 0u);
+  let slot = hdr(b, H_SOURCE);
   let hi = i32(S) - 1;
   let c0 = u32(clamp(sx, 0, hi));
   let c1 = u32(clamp(sx + 1, 0, hi));
@@ -99,20 +89,20 @@ fn rotated_value(b: u32, xr: u32, y: u32) -> u32 {
 // Augmented frame value at output pixel (xo, y): rotate, flip, brightness/contrast LUT.
 fn aug_value(b: u32, xo: u32, y: u32) -> f32 {
   let v = rotated_value(b, rot_col(b, xo), y);
-  let w = bitcast<u32>(sdata[b * sample_stride() + 16u + 4u * S + (v >> 2u)]);
+  let w = bitcast<u32>(sdata[b * sample_stride() + H_WORDS + 4u * S + (v >> 2u)]);
   return f32((w >> ((v & 3u) * 8u)) & 255u);
 }
 
 // Augmented mask at output pixel (xo, y): OpenCV INTER_NEAREST, replicate border, then flip.
 fn aug_mask(b: u32, xo: u32, y: u32) -> u32 {
-  if ((hdr(b, 2u) & F_HAS_MASK) == 0u) { return 0u; }
+  if ((hdr(b, H_FLAGS) & F_HAS_MASK) == 0u) { return 0u; }
   let xr = rot_col(b, xo);
-  let o = b * sample_stride() + 16u;
+  let o = b * sample_stride() + H_WORDS;
   let X = (sdata[o + y] + 512 + sdata[o + 2u * S + xr]) >> 10u;
   let Y = (sdata[o + S + y] + 512 + sdata[o + 3u * S + xr]) >> 10u;
   let hi = i32(S) - 1;
   let q = u32(clamp(Y, 0, hi)) * S + u32(clamp(X, 0, hi));
-  return mask_px(hdr(b, 0u), q);
+  return mask_px(hdr(b, H_SOURCE), q);
 }
 
 // MurmurHash3 fmix32.
@@ -166,27 +156,27 @@ fn shuffle_index(b: u32, q: u32, key: u32) -> u32 {
 // Output pixel (xo, y) of sample b.
 fn augment_pixel(b: u32, xo: u32, y: u32) {
   let q = y * S + xo;
-  let flags = hdr(b, 2u);
+  let flags = hdr(b, H_FLAGS);
   var src = b;
   if (METHOD == M_CUTMIX && (flags & F_CUTMIX) != 0u) {
-    let x1 = hdr(b, 6u);
-    let y1 = hdr(b, 7u);
-    let x2 = hdr(b, 8u);
-    let y2 = hdr(b, 9u);
-    if (xo >= x1 && xo < x2 && y >= y1 && y < y2) { src = hdr(b, 5u); }
+    let x1 = hdr(b, H_BOX);
+    let y1 = hdr(b, H_BOX + 1u);
+    let x2 = hdr(b, H_BOX + 2u);
+    let y2 = hdr(b, H_BOX + 3u);
+    if (xo >= x1 && xo < x2 && y >= y1 && y < y2) { src = hdr(b, H_PARTNER); }
   }
   var v = aug_value(src, xo, y);
   let m = aug_mask(src, xo, y);
   if (METHOD != M_NONE && METHOD != M_CUTMIX && METHOD != M_BOKEH_BLUR && (flags & F_MASKED) != 0u && m == 0u) {
     if (METHOD == M_BACKMIX) {
-      let d = hdr(b, 1u);
+      let d = hdr(b, H_DONOR);
       v = select(f32(frame_px(d, q)), 0.0, mask_px(d, q) == 1u);
     } else if (METHOD == M_BLACK) {
       v = 0.0;
     } else if (METHOD == M_NOISE) {
-      v = noise[noise_index(q, hdr(b, 4u))];
+      v = noise[noise_index(q, hdr(b, H_KEY))];
     } else if (METHOD == M_SHUFFLE) {
-      let t = shuffle_index(b, q, hdr(b, 4u));
+      let t = shuffle_index(b, q, hdr(b, H_KEY));
       v = aug_value(b, t % S, t / S);
     } else if (METHOD == M_BOKEH) {
       v = v * p.bokeh;
@@ -220,10 +210,10 @@ fn augment_cols(@builtin(global_invocation_id) gid: vec3u) {
 
 // Evaluation input: no augmentation, x = frame / 255 (the z-score follows); mask copied.
 fn preprocess_pixel(b: u32, q: u32) {
-  let slot = hdr(b, 0u);
+  let slot = hdr(b, H_SOURCE);
   x[b * npx() + q] = f32(frame_px(slot, q)) / 255.0;
   if (p.out_mask != 0u) {
-    mask_out[b * npx() + q] = select(0.0, f32(mask_px(slot, q)), (hdr(b, 2u) & F_HAS_MASK) != 0u);
+    mask_out[b * npx() + q] = select(0.0, f32(mask_px(slot, q)), (hdr(b, H_FLAGS) & F_HAS_MASK) != 0u);
   }
 }
 

@@ -5,7 +5,7 @@
 // blur_v finishes the columns and writes background pixels of x (sector pixels keep their value).
 // Pixels outside the image contribute nothing (the normalisation absorbs them).
 //
-// sdata: [B][SB] i32 (augment.wgsl layout; only the flags word is read)
+// sdata: [B][sample_stride()] i32 (augment_sample.wgsl; only the flags word is read)
 // mask:  [B][n] f32 augmented mask (1 = sector)
 // x:     [B][n] f32, values in [0,1]
 // tmp:   [B][2][n] f32
@@ -29,10 +29,10 @@ struct Params {
 override S: u32 = 112u;
 override WG: u32 = 128u;
 
-const F_MASKED: u32 = 2u;
+#include "augment_sample.wgsl"
 
 fn masked(b: u32) -> bool {
-  return (bitcast<u32>(sdata[b * (16u + 4u * S + 64u) + 2u]) & F_MASKED) != 0u;
+  return (hdr(b, H_FLAGS) & F_MASKED) != 0u;
 }
 
 fn gauss(d: i32) -> f32 {

@@ -3,27 +3,28 @@
 //
 // Training forward (launched from src/kernels/batchnorm.ts):
 //   1. μ̂ = mean(x) per channel with reduce.wgsl (two-level sum, into saveMean);
-//   2. moments_*: per segment S1 = Σ(x − μ̂), S2 = Σ(x − μ̂)²;
+//   2. segment_sums: per segment S1 = Σ(x − μ̂), S2 = Σ(x − μ̂)²;
 //   3. stats_final: mean = μ̂ + S1/M, var = S2/M − (S1/M)² (the "corrected two-pass" algorithm:
 //      centring on μ̂ removes the catastrophic cancellation of E[x²] − E[x]², and the S1 term
 //      removes the first-order effect of μ̂'s own rounding error), invstd = 1/sqrt(var + eps),
 //      running stats updated in place (unbiased variance, like PyTorch);
-//   4. normalize_*: y = (x − mean)·(γ·invstd) + β (+ residual) (ReLU).
+//   4. normalize: y = (x − mean)·(γ·invstd) + β (+ residual) (ReLU).
 // Error bound: each sum is split into segments of ≈√M elements then ≈√M partials (see
 // reduce.wgsl), so with u = 2^-24, |S2 − Σ(x − μ̂)²| ≤ (√M/2 + 8)·u·S2 (all terms ≥ 0: a relative
 // bound, 2.7e-5 worst case at M = 802,816; the scalar path, for H·W % 4 ≠ 0, has (1.25√M + 8)·u),
 // and the cancellation in S2/M − (S1/M)² is only
 // (μ̂ − μ)²/var, i.e. negligible, since μ̂ is itself accurate to (√M/2 + 8)·u·mean|x|. The mean
 // is then accurate to about one rounding of its own magnitude.
-// Backward: bwd_sums_* gives per segment Σdz and Σdz·(x − mean) (dz = dy, or dy·[y > 0] for a
-// fused ReLU, optionally written out as the residual's gradient); bwd_final folds them into
-// dβ = Σdz, dγ = invstd·Σdz·(x − mean); dx_* applies
+// Backward: segment_sums with GRAD gives per segment Σdz and Σdz·(x − mean) (dz = dy, or
+// dy·[y > 0] for a fused ReLU, optionally written out as the residual's gradient); bwd_final
+// folds them into dβ = Σdz, dγ = invstd·Σdz·(x − mean); dx applies
 //   dx = γ·invstd·(dz − Σdz/M − x̂·Σdz·x̂/M),   x̂ = (x − mean)·invstd.
 //
-// Layout: *_v4 entries read vec4s and need H·W % 4 == 0 (a vec4 never crosses a channel);
-// Params.inner/M/seg are then in vec4 units. *_s entries take any H·W. Elementwise entries give
-// each invocation one chunk of up to CH units of one (n, c) row, so the per-channel values are
-// loaded once per chunk rather than per element.
+// Units: this file is compiled per unit type V (see unit_v4.wgsl): batchnorm_v4.wgsl reads
+// vec4s and needs H·W % 4 == 0 (a vec4 never crosses a channel), Params.inner/M/seg then count
+// vec4s; batchnorm_s.wgsl takes any H·W. Elementwise entries give each invocation one chunk of
+// up to CH units of one (n, c) row, so the per-channel values are loaded once per chunk rather
+// than per element.
 
 struct Params {
   C: u32,
@@ -42,39 +43,33 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> xs: array<f32>;
-@group(0) @binding(2) var<storage, read> x4: array<vec4f>;
+@group(0) @binding(1) var<storage, read> x: array<V>;
 // Upstream gradient dy (or an already-masked dz).
-@group(0) @binding(3) var<storage, read> dys: array<f32>;
-@group(0) @binding(4) var<storage, read> dy4: array<vec4f>;
+@group(0) @binding(2) var<storage, read> dy: array<V>;
 // The fused op's forward output y, whose sign is the ReLU mask.
-@group(0) @binding(5) var<storage, read> ms: array<f32>;
-@group(0) @binding(6) var<storage, read> m4: array<vec4f>;
-@group(0) @binding(7) var<storage, read> rs: array<f32>;
-@group(0) @binding(8) var<storage, read> r4: array<vec4f>;
+@group(0) @binding(3) var<storage, read> ymask: array<V>;
+@group(0) @binding(4) var<storage, read> res: array<V>;
 // [C] per-channel: mean (saved or running), invstd (saved) or running var (EVAL), γ, β.
-@group(0) @binding(9) var<storage, read> mean: array<f32>;
-@group(0) @binding(10) var<storage, read> stat2: array<f32>;
-@group(0) @binding(11) var<storage, read> gamma: array<f32>;
-@group(0) @binding(12) var<storage, read> beta: array<f32>;
+@group(0) @binding(5) var<storage, read> mean: array<f32>;
+@group(0) @binding(6) var<storage, read> stat2: array<f32>;
+@group(0) @binding(7) var<storage, read> gamma: array<f32>;
+@group(0) @binding(8) var<storage, read> beta: array<f32>;
 // Per-segment partial pairs [C·nseg].
-@group(0) @binding(13) var<storage, read_write> part: array<vec2f>;
-@group(0) @binding(14) var<storage, read> partIn: array<vec2f>;
+@group(0) @binding(9) var<storage, read_write> part: array<vec2f>;
+@group(0) @binding(10) var<storage, read> partIn: array<vec2f>;
 // Elementwise outputs: y or dx.
-@group(0) @binding(15) var<storage, read_write> outS: array<f32>;
-@group(0) @binding(16) var<storage, read_write> out4: array<vec4f>;
+@group(0) @binding(11) var<storage, read_write> out: array<V>;
 // The masked gradient dz, written for the residual branch of relu(bn(x) + r).
-@group(0) @binding(17) var<storage, read_write> dzS: array<f32>;
-@group(0) @binding(18) var<storage, read_write> dz4: array<vec4f>;
-@group(0) @binding(19) var<storage, read_write> saveMean: array<f32>;
-@group(0) @binding(20) var<storage, read_write> saveInvStd: array<f32>;
-@group(0) @binding(21) var<storage, read_write> runMean: array<f32>;
-@group(0) @binding(22) var<storage, read_write> runVar: array<f32>;
-@group(0) @binding(23) var<storage, read_write> dgamma: array<f32>;
-@group(0) @binding(24) var<storage, read_write> dbeta: array<f32>;
-// [C] per-channel (Σdz/M, invstd·Σdz·(x − mean)/M) handed from bwd_final to dx_*.
-@group(0) @binding(25) var<storage, read_write> coef: array<vec2f>;
-@group(0) @binding(26) var<storage, read> coefIn: array<vec2f>;
+@group(0) @binding(12) var<storage, read_write> dzOut: array<V>;
+@group(0) @binding(13) var<storage, read_write> saveMean: array<f32>;
+@group(0) @binding(14) var<storage, read_write> saveInvStd: array<f32>;
+@group(0) @binding(15) var<storage, read_write> runMean: array<f32>;
+@group(0) @binding(16) var<storage, read_write> runVar: array<f32>;
+@group(0) @binding(17) var<storage, read_write> dgamma: array<f32>;
+@group(0) @binding(18) var<storage, read_write> dbeta: array<f32>;
+// [C] per-channel (Σdz/M, invstd·Σdz·(x − mean)/M) handed from bwd_final to dx.
+@group(0) @binding(19) var<storage, read_write> coef: array<vec2f>;
+@group(0) @binding(20) var<storage, read> coefIn: array<vec2f>;
 
 override WG: u32 = 64u;
 // Units (vec4s or scalars) of one row per invocation in the elementwise entries.
@@ -83,68 +78,50 @@ override CH: u32 = 4u;
 override EVAL: bool = false;
 override RESIDUAL: bool = false;
 override RELU: bool = false;
-// bwd_sums / dx: dz = dy·[y > 0] (fused ReLU) instead of dz = dy.
+// segment_sums: the backward pass's sums of dz (otherwise the forward's centred moments).
+override GRAD: bool = false;
+// segment_sums / dx: dz = dy·[y > 0] (fused ReLU) instead of dz = dy.
 override MASK: bool = false;
-// bwd_sums: write dz to dzS/dz4 (the residual's gradient), adding to it with ACCUM_DZ.
+// segment_sums: write dz to dzOut (the residual's gradient), adding to it with ACCUM_DZ.
 override WRITE_DZ: bool = false;
 override ACCUM_DZ: bool = false;
 // bwd_final: dγ += …, dβ += … instead of overwriting.
 override ACCUMULATE: bool = false;
 
-fn flat_id(gid: vec3u, nwg: vec3u) -> u32 { return gid.x + gid.y * nwg.x * WG; }
+#include "flat_id.wgsl"
+#include "segments.wgsl"
 
 // ---------------------------------------------------------------- forward statistics
 
+// Per segment (Σd, Σd·(x − mean)): without GRAD d is x − μ̂, so the pair is the centred
+// moments (S1, S2) of the forward statistics; with GRAD d is the backward's dz.
 @compute @workgroup_size(WG)
-fn moments_v4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+fn segment_sums(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let id = flat_id(gid, nwg);
   if (id >= p.C * p.nseg) { return; }
   let c = id / p.nseg;
-  let mu = vec4f(mean[c]);
-  var j = (id - c * p.nseg) * p.seg;
-  let jend = min(j + p.seg, p.M);
-  var o = j / p.inner;
-  var i = j - o * p.inner;
-  var s1 = vec4f(0.0);
-  var s2 = vec4f(0.0);
-  while (j < jend) {
-    let run = min(p.inner - i, jend - j);
-    let base = (o * p.C + c) * p.inner + i;
-    for (var t = 0u; t < run; t++) {
-      let d = x4[base + t] - mu;
+  let mu = V(mean[c]);
+  var s1 = V(0.0);
+  var s2 = V(0.0);
+  var sg = segment_start(id, c);
+  while (sg.j < sg.jend) {
+    let r = segment_run(&sg, c);
+    for (var t = 0u; t < r.y; t++) {
+      let e = r.x + t;
+      let xc = x[e] - mu;
+      var d = xc;
+      if (GRAD) {
+        d = dy[e];
+        if (MASK) { d = select(V(0.0), d, ymask[e] > V(0.0)); }
+        if (WRITE_DZ) {
+          if (ACCUM_DZ) { dzOut[e] += d; } else { dzOut[e] = d; }
+        }
+      }
       s1 += d;
-      s2 = fma(d, d, s2);
+      s2 = add_prod(s2, d, xc);
     }
-    j += run;
-    o += 1u;
-    i = 0u;
   }
-  part[id] = vec2f((s1.x + s1.y) + (s1.z + s1.w), (s2.x + s2.y) + (s2.z + s2.w));
-}
-
-@compute @workgroup_size(WG)
-fn moments_s(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let id = flat_id(gid, nwg);
-  if (id >= p.C * p.nseg) { return; }
-  let c = id / p.nseg;
-  let mu = mean[c];
-  var j = (id - c * p.nseg) * p.seg;
-  let jend = min(j + p.seg, p.M);
-  var o = j / p.inner;
-  var i = j - o * p.inner;
-  var s = vec2f(0.0);
-  while (j < jend) {
-    let run = min(p.inner - i, jend - j);
-    let base = (o * p.C + c) * p.inner + i;
-    for (var t = 0u; t < run; t++) {
-      let d = xs[base + t] - mu;
-      s += vec2f(d, d * d);
-    }
-    j += run;
-    o += 1u;
-    i = 0u;
-  }
-  part[id] = s;
+  part[id] = vec2f(hsum(s1), hsum(s2));
 }
 
 // Σ over channel c's partial pairs, four interleaved accumulators per component.
@@ -192,7 +169,7 @@ fn channel_affine(c: u32) -> vec3f {
 }
 
 @compute @workgroup_size(WG)
-fn normalize_v4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+fn normalize(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let id = flat_id(gid, nwg);
   if (id >= p.total) { return; }
   let row = id / p.chunks;
@@ -202,93 +179,14 @@ fn normalize_v4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgrou
   let base = row * p.inner;
   for (var s = s0; s < s1; s++) {
     // (x − mean) first: x·scale + shift would cancel catastrophically when |mean| ≫ std.
-    var v = fma(x4[base + s] - vec4f(a.x), vec4f(a.y), vec4f(a.z));
-    if (RESIDUAL) { v += r4[base + s]; }
-    if (RELU) { v = select(v, vec4f(0.0), v < vec4f(0.0)); } // NaN passes, as in elementwise relu
-    out4[base + s] = v;
-  }
-}
-
-@compute @workgroup_size(WG)
-fn normalize_s(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let id = flat_id(gid, nwg);
-  if (id >= p.total) { return; }
-  let row = id / p.chunks;
-  let s0 = (id - row * p.chunks) * CH;
-  let s1 = min(s0 + CH, p.inner);
-  let a = channel_affine(row % p.C);
-  let base = row * p.inner;
-  for (var s = s0; s < s1; s++) {
-    var v = fma(xs[base + s] - a.x, a.y, a.z);
-    if (RESIDUAL) { v += rs[base + s]; }
-    if (RELU) { v = select(v, 0.0, v < 0.0); }
-    outS[base + s] = v;
+    var v = fma(x[base + s] - V(a.x), V(a.y), V(a.z));
+    if (RESIDUAL) { v += res[base + s]; }
+    if (RELU) { v = select(v, V(0.0), v < V(0.0)); } // NaN passes, as in elementwise relu
+    out[base + s] = v;
   }
 }
 
 // ---------------------------------------------------------------- backward
-
-@compute @workgroup_size(WG)
-fn bwd_sums_v4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let id = flat_id(gid, nwg);
-  if (id >= p.C * p.nseg) { return; }
-  let c = id / p.nseg;
-  let mu = vec4f(mean[c]);
-  var j = (id - c * p.nseg) * p.seg;
-  let jend = min(j + p.seg, p.M);
-  var o = j / p.inner;
-  var i = j - o * p.inner;
-  var s1 = vec4f(0.0);
-  var s2 = vec4f(0.0);
-  while (j < jend) {
-    let run = min(p.inner - i, jend - j);
-    let base = (o * p.C + c) * p.inner + i;
-    for (var t = 0u; t < run; t++) {
-      let e = base + t;
-      var dz = dy4[e];
-      if (MASK) { dz = select(vec4f(0.0), dz, m4[e] > vec4f(0.0)); }
-      if (WRITE_DZ) {
-        if (ACCUM_DZ) { dz4[e] += dz; } else { dz4[e] = dz; }
-      }
-      s1 += dz;
-      s2 = fma(dz, x4[e] - mu, s2);
-    }
-    j += run;
-    o += 1u;
-    i = 0u;
-  }
-  part[id] = vec2f((s1.x + s1.y) + (s1.z + s1.w), (s2.x + s2.y) + (s2.z + s2.w));
-}
-
-@compute @workgroup_size(WG)
-fn bwd_sums_s(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let id = flat_id(gid, nwg);
-  if (id >= p.C * p.nseg) { return; }
-  let c = id / p.nseg;
-  let mu = mean[c];
-  var j = (id - c * p.nseg) * p.seg;
-  let jend = min(j + p.seg, p.M);
-  var o = j / p.inner;
-  var i = j - o * p.inner;
-  var s = vec2f(0.0);
-  while (j < jend) {
-    let run = min(p.inner - i, jend - j);
-    let base = (o * p.C + c) * p.inner + i;
-    for (var t = 0u; t < run; t++) {
-      let e = base + t;
-      var dz = dys[e];
-      if (MASK) { dz = select(0.0, dz, ms[e] > 0.0); }
-      if (WRITE_DZ) {
-        if (ACCUM_DZ) { dzS[e] += dz; } else { dzS[e] = dz; }
-      }
-      s += vec2f(dz, dz * (xs[e] - mu));
-    }
-    j += run;
-    o += 1u;
-    i = 0u;
-  }
-  part[id] = s;
-}
 
 // One invocation per channel: dβ = Σdz, dγ = invstd·Σdz·(x − mean), and the dx coefficients.
 @compute @workgroup_size(WG)
@@ -310,7 +208,7 @@ fn bwd_final(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups)
 }
 
 @compute @workgroup_size(WG)
-fn dx_v4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+fn dx(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let id = flat_id(gid, nwg);
   if (id >= p.total) { return; }
   let row = id / p.chunks;
@@ -319,37 +217,15 @@ fn dx_v4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg
   let c = row % p.C;
   let inv = stat2[c];
   let k = coefIn[c];
-  let g = vec4f(gamma[c] * inv);
-  let mu = vec4f(mean[c]);
-  let b = vec4f(k.x);
-  let kx = vec4f(k.y * inv);
+  let g = V(gamma[c] * inv);
+  let mu = V(mean[c]);
+  let b = V(k.x);
+  let kx = V(k.y * inv);
   let base = row * p.inner;
   for (var s = s0; s < s1; s++) {
     let e = base + s;
-    var dz = dy4[e];
-    if (MASK) { dz = select(vec4f(0.0), dz, m4[e] > vec4f(0.0)); }
-    out4[e] = g * (dz - b - (x4[e] - mu) * kx);
-  }
-}
-
-@compute @workgroup_size(WG)
-fn dx_s(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let id = flat_id(gid, nwg);
-  if (id >= p.total) { return; }
-  let row = id / p.chunks;
-  let s0 = (id - row * p.chunks) * CH;
-  let s1 = min(s0 + CH, p.inner);
-  let c = row % p.C;
-  let inv = stat2[c];
-  let k = coefIn[c];
-  let g = gamma[c] * inv;
-  let mu = mean[c];
-  let kx = k.y * inv;
-  let base = row * p.inner;
-  for (var s = s0; s < s1; s++) {
-    let e = base + s;
-    var dz = dys[e];
-    if (MASK) { dz = select(0.0, dz, ms[e] > 0.0); }
-    outS[e] = g * (dz - k.x - (xs[e] - mu) * kx);
+    var dz = dy[e];
+    if (MASK) { dz = select(V(0.0), dz, ymask[e] > V(0.0)); }
+    out[e] = g * (dz - b - (x[e] - mu) * kx);
   }
 }

@@ -36,6 +36,8 @@ struct Params {
 override WG: u32 = 64u;
 override HAS_BIAS: bool = false;
 
+#include "flat_id.wgsl"
+
 const COT: u32 = 4u; // @specialize output channels per invocation, 1–4
 const CIT: u32 = 4u; // @specialize input channels per invocation, 1–4
 const TK: u32 = 3u; // @specialize taps of phase ph per invocation (consecutive a), 1–4
@@ -105,7 +107,7 @@ fn hsum(v: vec4f) -> f32 { return (v.x + v.y) + (v.z + v.w); }
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let id = gid.x + gid.y * nwg.x * WG;
+  let id = flat_id(gid, nwg);
   if (id >= p.total) { return; }
   let cit = id % p.tilesCi;
   var q = id / p.tilesCi;

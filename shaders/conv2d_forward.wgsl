@@ -49,6 +49,8 @@ override WG: u32 = 64u;
 override HAS_BIAS: bool = false;
 override ACCUMULATE: bool = false;
 
+#include "flat_id.wgsl"
+
 const COTV: u32 = 2u; // @specialize output channels per invocation / 4, 1–4
 const TWV: u32 = 2u; // @specialize output columns per invocation / 4, 1–4
 const THO: u32 = 1u; // @specialize output rows per invocation, TWV·THO ≤ 4
@@ -248,7 +250,7 @@ fn biasOf(o: u32) -> f32 {
 // Scalar stores: any output stride and offset (the input gradient's stride phases, odd widths).
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let id = gid.x + gid.y * nwg.x * WG;
+  let id = flat_id(gid, nwg);
   if (id >= p.total) { return; }
   let t = origin(id);
   var acc: Tile;
@@ -279,7 +281,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 // Stores are a per-lane loop each on lavapipe, which dominates convs with few input channels.
 @compute @workgroup_size(WG)
 fn main_vec4_out(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let id = gid.x + gid.y * nwg.x * WG;
+  let id = flat_id(gid, nwg);
   if (id >= p.total) { return; }
   let t = origin(id);
   var acc: Tile;

@@ -12,7 +12,7 @@
 
 override WG: u32 = 128u;
 
-fn flat(gid: vec3u, nwg: vec3u) -> u32 { return gid.x + gid.y * nwg.x * WG; }
+#include "flat_id.wgsl"
 
 // ---- pad: dst[nc][r][φ][c] = src[nc][r + offH][c·S + φ + offW] (φ < P), 0 outside src ------
 // src: [NC,H,W] f32; dst: [NC,Hp,P,Wp4·4] f32 as vec4. Splitting columns into stride phases
@@ -29,7 +29,7 @@ struct PadParams {
 
 @compute @workgroup_size(WG)
 fn pad(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flat(gid, nwg);
+  let i = flat_id(gid, nwg);
   if (i >= pp.total) { return; }
   let cv = i % pp.Wp4;
   var q = i / pp.Wp4;
@@ -66,7 +66,7 @@ struct RepackParams {
 
 @compute @workgroup_size(WG)
 fn repack(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flat(gid, nwg);
+  let i = flat_id(gid, nwg);
   if (i >= rp.total) { return; }
   let o = i % rp.OP;
   var q = i / rp.OP;
@@ -97,7 +97,7 @@ struct FillParams { n: u32, _p0: u32, _p1: u32, _p2: u32 }
 
 @compute @workgroup_size(WG)
 fn fill_zero(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flat(gid, nwg);
+  let i = flat_id(gid, nwg);
   if (i >= fp.n) { return; }
   fillDst[i] = 0.0;
 }
@@ -114,7 +114,7 @@ override ACCUMULATE: bool = false;
 
 @compute @workgroup_size(WG)
 fn reduce(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flat(gid, nwg);
+  let i = flat_id(gid, nwg);
   if (i >= dp.nW + dp.nB) { return; }
   // Four interleaved partial sums: shorter dependency chains, and the error grows with
   // chunks/4 instead of chunks.

@@ -40,7 +40,7 @@ override GRAD: bool = true;
 // ce_reduce adds to stats instead of overwriting them (sums over an epoch, read once).
 override ACCUMULATE: bool = false;
 
-fn row_index(gid: vec3u, nwg: vec3u) -> u32 { return gid.x + gid.y * nwg.x * WG; }
+#include "flat_id.wgsl"
 
 fn weight(i: u32) -> f32 {
   if (WEIGHTED) { return weights[i]; }
@@ -71,7 +71,7 @@ fn nan_f32() -> f32 {
 
 @compute @workgroup_size(WG)
 fn ce_hard(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = row_index(gid, nwg);
+  let i = flat_id(gid, nwg);
   if (i >= p.N) { return; }
   let base = i * p.K;
   let r = row_stats(base);
@@ -99,7 +99,7 @@ fn ce_hard(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) n
 
 @compute @workgroup_size(WG)
 fn ce_soft(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = row_index(gid, nwg);
+  let i = flat_id(gid, nwg);
   if (i >= p.N) { return; }
   let base = i * p.K;
   let r = row_stats(base);

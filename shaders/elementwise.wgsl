@@ -10,12 +10,12 @@ struct Params { n: u32, a: f32, b: f32, _pad: u32 }
 
 override WG: u32 = 128u;
 
-fn flat(gid: vec3u, nwg: vec3u) -> u32 { return gid.x + gid.y * nwg.x * WG; }
+#include "flat_id.wgsl"
 
 // out = a·x + b·y
 @compute @workgroup_size(WG)
 fn axpby(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flat(gid, nwg);
+  let i = flat_id(gid, nwg);
   if (i >= p.n) { return; }
   out[i] = fma(p.a, x[i], p.b * y[i]);
 }
@@ -23,7 +23,7 @@ fn axpby(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg
 // out = x · y
 @compute @workgroup_size(WG)
 fn mul(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flat(gid, nwg);
+  let i = flat_id(gid, nwg);
   if (i >= p.n) { return; }
   out[i] = x[i] * y[i];
 }
@@ -32,7 +32,7 @@ fn mul(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: 
 // drivers, which would hide a diverged run from the loss check) — as PyTorch's relu does.
 @compute @workgroup_size(WG)
 fn relu(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flat(gid, nwg);
+  let i = flat_id(gid, nwg);
   if (i >= p.n) { return; }
   out[i] = select(x[i], 0.0, x[i] < 0.0);
 }
@@ -40,7 +40,7 @@ fn relu(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 // out = dy where x > 0 else 0, with x the ReLU input (or output: same sign pattern) and y = dy.
 @compute @workgroup_size(WG)
 fn relu_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flat(gid, nwg);
+  let i = flat_id(gid, nwg);
   if (i >= p.n) { return; }
   out[i] = select(0.0, y[i], x[i] > 0.0);
 }
@@ -48,7 +48,7 @@ fn relu_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgro
 // out += a·x  (gradient accumulation into an existing buffer)
 @compute @workgroup_size(WG)
 fn accumulate(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flat(gid, nwg);
+  let i = flat_id(gid, nwg);
   if (i >= p.n) { return; }
   out[i] = fma(p.a, x[i], out[i]);
 }
@@ -56,7 +56,7 @@ fn accumulate(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups
 // out = a
 @compute @workgroup_size(WG)
 fn fill(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flat(gid, nwg);
+  let i = flat_id(gid, nwg);
   if (i >= p.n) { return; }
   out[i] = p.a;
 }

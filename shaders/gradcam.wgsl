@@ -45,12 +45,12 @@ struct Params {
 
 override WG: u32 = 64u;
 
-fn flat(gid: vec3u, nwg: vec3u) -> u32 { return gid.x + gid.y * nwg.x * WG; }
+#include "flat_id.wgsl"
 
 // One invocation per (n,c): the hw values are contiguous.
 @compute @workgroup_size(WG)
 fn gc_alpha(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flat(gid, nwg);
+  let i = flat_id(gid, nwg);
   if (i >= p.N * p.C) { return; }
   let base = i * p.hw;
   var s = 0.0;
@@ -60,7 +60,7 @@ fn gc_alpha(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) 
 
 @compute @workgroup_size(WG)
 fn gc_alpha_v4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flat(gid, nwg);
+  let i = flat_id(gid, nwg);
   if (i >= p.N * p.C) { return; }
   let base = i * p.hw;
   // Four interleaved partial sums: a quarter of the sequential chain, so a quarter of the
@@ -73,7 +73,7 @@ fn gc_alpha_v4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroup
 // One invocation per (n, pixel): Σ over channels, stride hw.
 @compute @workgroup_size(WG)
 fn gc_cam(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flat(gid, nwg);
+  let i = flat_id(gid, nwg);
   if (i >= p.N * p.hw) { return; }
   let n = i / p.hw;
   let q = i - n * p.hw;
@@ -87,7 +87,7 @@ fn gc_cam(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw
 // One invocation per (n, 4 consecutive pixels).
 @compute @workgroup_size(WG)
 fn gc_cam_v4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flat(gid, nwg);
+  let i = flat_id(gid, nwg);
   if (i >= p.N * p.hw) { return; }
   let n = i / p.hw;
   let q = i - n * p.hw;

@@ -13,10 +13,12 @@ override WG: u32 = 128u;
 // bias_grad adds into db (gradient accumulation over micro-batches or shared parameters).
 override ACCUMULATE: bool = false;
 
+#include "flat_id.wgsl"
+
 // y[n,f] += b[f], one invocation per element; a 2-D grid covers more than 65535 workgroups.
 @compute @workgroup_size(WG)
 fn bias_add(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = gid.x + gid.y * nwg.x * WG;
+  let i = flat_id(gid, nwg);
   if (i >= p.N * p.F) { return; }
   y[i] += b[i % p.F];
 }
@@ -25,7 +27,7 @@ fn bias_add(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) 
 // classifier head (512→4 here), and a per-feature serial sum needs no barrier.
 @compute @workgroup_size(WG)
 fn bias_grad(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let f = gid.x + gid.y * nwg.x * WG;
+  let f = flat_id(gid, nwg);
   if (f >= p.F) { return; }
   var s = 0.0;
   for (var n = 0u; n < p.N; n++) { s += dy[n * p.F + f]; }

@@ -49,7 +49,7 @@ override PW: u32 = 1u;
 override NWH: u32 = (KH + SH - 1u) / SH;
 override NWW: u32 = (KW + SW - 1u) / SW;
 
-fn flat_id(gid: vec3u, nwg: vec3u) -> u32 { return gid.x + gid.y * nwg.x * WG; }
+#include "flat_id.wgsl"
 
 // WGSL lets compilers assume floats are never NaN (lavapipe and SwiftShader fold v != v to
 // false), so test the bits.

@@ -4,7 +4,7 @@
 // row sums of [rows, cols] (outer=1, C=rows, inner=cols), column sums (outer=rows, C=cols,
 // inner=1) and a flat sum (outer=1, C=1, inner=n).
 //
-// Two levels, no barriers (workgroup barriers are very slow on SwiftShader): partial_* gives
+// Two levels, no barriers (workgroup barriers are very slow on SwiftShader): partial gives
 // each invocation one segment of `seg` consecutive elements of channel c's sequence
 // j = o·inner + i and writes its sum to part[c·nseg + k]; final_sum folds channel c's nseg
 // partials. With seg ≈ nseg ≈ √M (M = outer·inner) neither level is a long sequential f32 chain.
@@ -14,8 +14,9 @@
 // rounding errors are not all of one sign). The scalar path's bound is (seg + nseg/4 + 8)·u·Σ|x|.
 // With nseg = 1 (DIRECT) the partial pass writes the scaled result itself.
 //
-// Units: the *_v4 entries index x as vec4s and need inner % 4 == 0 (so a vec4 never crosses a
-// channel); Params.inner, M and seg are then in vec4 units.
+// Units: this file is compiled per unit type V (see unit_v4.wgsl): reduce_v4.wgsl indexes x as
+// vec4s and needs inner % 4 == 0 (so a vec4 never crosses a channel), Params.inner, M and seg
+// then count vec4s; reduce_s.wgsl takes any inner.
 
 struct Params {
   C: u32,
@@ -29,18 +30,18 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> xs: array<f32>;
-@group(0) @binding(2) var<storage, read> x4: array<vec4f>;
+@group(0) @binding(1) var<storage, read> x: array<V>;
 // Partial sums [C·nseg], or the result [C] itself when DIRECT.
-@group(0) @binding(3) var<storage, read_write> part: array<f32>;
-@group(0) @binding(4) var<storage, read> partIn: array<f32>;
-@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read_write> part: array<f32>;
+@group(0) @binding(3) var<storage, read> partIn: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
 override WG: u32 = 64u;
 override DIRECT: bool = false;
 override ACCUMULATE: bool = false;
 
-fn flat_id(gid: vec3u, nwg: vec3u) -> u32 { return gid.x + gid.y * nwg.x * WG; }
+#include "flat_id.wgsl"
+#include "segments.wgsl"
 
 fn store_partial(id: u32, s: f32) {
   if (DIRECT) {
@@ -53,46 +54,17 @@ fn store_partial(id: u32, s: f32) {
 }
 
 @compute @workgroup_size(WG)
-fn partial_v4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+fn partial(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let id = flat_id(gid, nwg);
   if (id >= p.C * p.nseg) { return; }
   let c = id / p.nseg;
-  var j = (id - c * p.nseg) * p.seg;
-  let jend = min(j + p.seg, p.M);
-  var o = j / p.inner;
-  var i = j - o * p.inner;
-  var acc = vec4f(0.0);
-  // Runs of contiguous elements: one division per segment, none per element.
-  while (j < jend) {
-    let run = min(p.inner - i, jend - j);
-    let base = (o * p.C + c) * p.inner + i;
-    for (var t = 0u; t < run; t++) { acc += x4[base + t]; }
-    j += run;
-    o += 1u;
-    i = 0u;
+  var acc = V(0.0);
+  var sg = segment_start(id, c);
+  while (sg.j < sg.jend) {
+    let r = segment_run(&sg, c);
+    for (var t = 0u; t < r.y; t++) { acc += x[r.x + t]; }
   }
-  store_partial(id, (acc.x + acc.y) + (acc.z + acc.w));
-}
-
-@compute @workgroup_size(WG)
-fn partial_s(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let id = flat_id(gid, nwg);
-  if (id >= p.C * p.nseg) { return; }
-  let c = id / p.nseg;
-  var j = (id - c * p.nseg) * p.seg;
-  let jend = min(j + p.seg, p.M);
-  var o = j / p.inner;
-  var i = j - o * p.inner;
-  var acc = 0.0;
-  while (j < jend) {
-    let run = min(p.inner - i, jend - j);
-    let base = (o * p.C + c) * p.inner + i;
-    for (var t = 0u; t < run; t++) { acc += xs[base + t]; }
-    j += run;
-    o += 1u;
-    i = 0u;
-  }
-  store_partial(id, acc);
+  store_partial(id, hsum(acc));
 }
 
 // out[c] = scale · Σ_k partIn[c·nseg + k] (+ out[c]); four interleaved accumulators.

@@ -188,12 +188,12 @@ export function createAugmenter(rt: Runtime, source: Dataset | GpuDataset, opts:
       entry: data.columns ? 'augment_cols' : 'augment',
       constants: { S, METHOD: METHOD_ID[method], WG: AUGMENT_WG },
       params: augmentUniform(B, needMaskBuf, halfBits, BOKEH_FACTOR),
-      bindings: [frames, masks, sdata, cubic, noise, x, mask],
+      bindings: { frames, masks, sdata, cubic, noise, x, mask_out: mask },
       workgroups: data.grid(B),
     });
     if (method === 'bokeh-blur') {
       const tmp = rt.allocF32(B * 2 * S * S, 'augment.blur.tmp');
-      const bp = new Uint32Array([B, blurRadius, 0, 0]);
+      const bp = { batch: B, radius: blurRadius };
       for (const entry of ['blur_h', 'blur_v']) {
         rt.dispatch({
           label: `augment.${entry}`,
@@ -201,7 +201,7 @@ export function createAugmenter(rt: Runtime, source: Dataset | GpuDataset, opts:
           entry: data.columns ? `${entry}_cols` : entry,
           constants: { S, WG: AUGMENT_WG },
           params: bp,
-          bindings: [sdata, mask, x, tmp, blurTaps],
+          bindings: { sdata, mask, x, tmp, gw: blurTaps! },
           workgroups: data.grid(B),
         });
       }

@@ -10,6 +10,7 @@ import type { AugRng } from './rng.js';
 import { drawDonor } from './donors.js';
 import { type Method, needsMask } from './methods.js';
 import { warpRows } from './warp_tables.js';
+import { shaderConst } from '../kernels/shader_layout.js';
 
 export const ROTATE_LIMIT_DEG = 30;
 export const CONTRAST_LIMIT = 0.15;
@@ -111,16 +112,23 @@ export function drawCutMix(rng: AugRng, batch: number, size: number, prob: numbe
   return { active: true, box, partner, lam };
 }
 
-/** Words per sample in the packed buffer: 16 header, 4·S warp rows, 64 LUT words. */
+/** The packed sample's word offsets and flags, as shaders/augment_sample.wgsl declares them. */
+const word = (name: string) => shaderConst('augment_sample.wgsl', name);
+const H = {
+  SOURCE: word('H_SOURCE'), DONOR: word('H_DONOR'), FLAGS: word('H_FLAGS'), ALPHA: word('H_ALPHA'), KEY: word('H_KEY'),
+  PARTNER: word('H_PARTNER'), BOX: word('H_BOX'), WORDS: word('H_WORDS'), LUT_WORDS: word('LUT_WORDS'),
+};
+
+/** Words per sample in the packed buffer: the header, 4·S warp rows, the LUT. */
 export function sampleStride(size: number): number {
-  return 16 + 4 * size + 64;
+  return H.WORDS + 4 * size + H.LUT_WORDS;
 }
 
-export const FLAG_FLIP = 1;
-export const FLAG_MASKED = 2;
-export const FLAG_HAS_MASK = 4;
-export const FLAG_CUTMIX = 8;
-export const NO_SLOT = 0xffffffff;
+export const FLAG_FLIP = word('F_FLIP');
+export const FLAG_MASKED = word('F_MASKED');
+export const FLAG_HAS_MASK = word('F_HAS_MASK');
+export const FLAG_CUTMIX = word('F_CUTMIX');
+export const NO_SLOT = word('NO_SLOT');
 
 /**
  * The brightness/contrast LUT exactly as albumentations builds it for uint8 (float32 numpy):
@@ -139,7 +147,7 @@ export function contrastLut(alpha: number, beta: number): Uint8Array {
 }
 
 export interface PackedBatch {
-  /** [B][sampleStride(S)] i32 (see augment.wgsl for the layout). */
+  /** [B][sampleStride(S)] i32 (see augment_sample.wgsl for the layout). */
   data: Int32Array;
   /** Dataset indices whose frames the batch reads, in slot order. */
   slots: number[];
@@ -170,25 +178,25 @@ export function packBatch(p: BatchParams, size: number, hasMask: (i: number) => 
   if (cm && cm.partner.length !== B) throw new RangeError(`cutmix: ${cm.partner.length} partners for a batch of ${B}`);
   p.samples.forEach((s, b) => {
     const o = b * stride;
-    data[o] = slot(s.index);
-    data[o + 1] = s.donor >= 0 ? slot(s.donor) : NO_SLOT | 0;
+    data[o + H.SOURCE] = slot(s.index);
+    data[o + H.DONOR] = s.donor >= 0 ? slot(s.donor) : NO_SLOT | 0;
     let flags = 0;
     if (s.flip) flags |= FLAG_FLIP;
     if (s.masked) flags |= FLAG_MASKED;
     if (hasMask(s.index)) flags |= FLAG_HAS_MASK;
     if (cm?.active) flags |= FLAG_CUTMIX;
-    data[o + 2] = flags;
+    data[o + H.FLAGS] = flags;
     f32[0] = s.alpha;
-    data[o + 3] = u32[0]! | 0;
-    data[o + 4] = s.key | 0;
+    data[o + H.ALPHA] = u32[0]! | 0;
+    data[o + H.KEY] = s.key | 0;
     if (cm) {
-      data[o + 5] = cm.partner[b]!;
-      data.set(cm.box, o + 6);
+      data[o + H.PARTNER] = cm.partner[b]!;
+      data.set(cm.box, o + H.BOX);
     }
-    warpRows(size, s.angle, data, o + 16);
+    warpRows(size, s.angle, data, o + H.WORDS);
     const lut = contrastLut(s.alpha, s.beta);
     const words = new Int32Array(lut.buffer);
-    data.set(words, o + 16 + 4 * size);
+    data.set(words, o + H.WORDS + 4 * size);
   });
   return { data, slots };
 }

@@ -7,7 +7,8 @@
 //   const { x, labels } = data.preprocess(indices);   // x: [B,1,S,S] f32, owned by the caller
 import type { Runtime } from '../kernels/runtime.js';
 import type { PooledBuffer } from '../kernels/buffer_pool.js';
-import type { AdapterKind } from '../kernels/icd.js';
+import { augmentShape, type AugmentShape } from '../kernels/tuning.js';
+import type { ParamValues } from '../kernels/shader_layout.js';
 import type { Dataset } from '../data/dataset.js';
 import { identityParams, packBatch } from './augment_params.js';
 import { DatasetStore, DEFAULT_CHUNK_BYTES } from './gpu_store.js';
@@ -35,28 +36,11 @@ export interface PreprocessedBatch {
 export const AUGMENT_WG = 128;
 const ZSCORE_WG = 64;
 
-export type AugmentShape = 'pixel' | 'column';
+export { augmentShape, type AugmentShape };
 
-/**
- * Launch shape of the augment.wgsl kernels per adapter: columns measured 1.3–1.6× faster on
- * lavapipe and equal on SwiftShader (batch 64, 112²); real GPUs want the B·S² threads of the
- * per-pixel shape. WGML_AUGMENT_SHAPE=pixel|column overrides (benchmarks).
- */
-const AUGMENT_SHAPE: Record<AdapterKind, AugmentShape> = { gpu: 'pixel', lavapipe: 'column', swiftshader: 'column' };
-
-export function augmentShape(kind: AdapterKind, env: NodeJS.ProcessEnv = process.env): AugmentShape {
-  const forced = env.WGML_AUGMENT_SHAPE;
-  if (forced === 'pixel' || forced === 'column') return forced;
-  if (forced) throw new RangeError(`WGML_AUGMENT_SHAPE must be pixel or column, got '${forced}'`);
-  return AUGMENT_SHAPE[kind];
-}
-
-/** The 16-byte uniform of augment.wgsl: batch size, mask output flag, Feistel half width, bokeh factor. */
-export function augmentUniform(B: number, outMask: boolean, halfBits = 0, bokehFactor = 0): ArrayBuffer {
-  const buf = new ArrayBuffer(16);
-  new Uint32Array(buf).set([B, outMask ? 1 : 0, halfBits]);
-  new Float32Array(buf)[3] = bokehFactor;
-  return buf;
+/** The uniform of augment.wgsl: batch size, mask output flag, Feistel half width, bokeh factor. */
+export function augmentUniform(B: number, outMask: boolean, halfBits = 0, bokehFactor = 0): ParamValues {
+  return { batch: B, out_mask: outMask ? 1 : 0, half_bits: halfBits, bokeh: bokehFactor };
 }
 
 export class GpuDataset {
@@ -117,12 +101,12 @@ export class GpuDataset {
     const S = this.size;
     const part = rt.allocF32(B * S * 4, 'augment.zscore.part');
     const stat = rt.allocF32(B * 4, 'augment.zscore.stat');
-    const params = new Uint32Array([B, 0, 0, 0]);
-    const pass = (entry: string, bindings: (PooledBuffer | null)[], workgroups: [number, number?]) =>
+    const params = { batch: B };
+    const pass = (entry: string, bindings: Record<string, PooledBuffer>, workgroups: [number, number?]) =>
       rt.dispatch({ label: `augment.zscore.${entry}`, shader: 'augment_zscore.wgsl', entry, constants: { S, WG: ZSCORE_WG }, params, bindings, workgroups });
-    pass('col_stats', [x, part, null], [Math.ceil((B * S) / ZSCORE_WG)]);
-    pass('image_stats', [null, part, stat], [Math.ceil(B / ZSCORE_WG)]);
-    pass('normalize', [x, null, stat], [Math.ceil((B * S) / ZSCORE_WG)]);
+    pass('col_stats', { x, part }, [Math.ceil((B * S) / ZSCORE_WG)]);
+    pass('image_stats', { part, stat }, [Math.ceil(B / ZSCORE_WG)]);
+    pass('normalize', { x, stat }, [Math.ceil((B * S) / ZSCORE_WG)]);
     rt.release(part);
     rt.release(stat);
   }
@@ -146,7 +130,7 @@ export class GpuDataset {
       entry: this.columns ? 'preprocess_cols' : 'preprocess',
       constants: { S, WG: AUGMENT_WG },
       params: augmentUniform(B, wantMask),
-      bindings: [frames, masks, sdata, null, null, x, mask],
+      bindings: { frames, masks, sdata, x, mask_out: mask },
       workgroups: this.grid(B),
     });
     if (o.zscore ?? true) this.zscore(x, B);

@@ -1,5 +1,5 @@
-// Background treatments a training run can apply. All run on the GPU in shaders/augment.wgsl;
-// the numeric ids below are that shader's METHOD override values.
+// Background treatments a training run can apply. All run on the GPU in shaders/augment.wgsl,
+// whose M_* constants are the METHOD override values.
 //
 // Reference semantics (kitbransby/BackMix utils/dataset_tmed2_4_class.py), applied after
 // rotation / flip / brightness-contrast to samples of the masked subset only, with m the
@@ -16,20 +16,15 @@
 //              λ ~ Beta(1,1), pasted from a permuted partner in the batch; soft targets by area
 //   none       plain augmentation
 
+import { shaderConst } from '../kernels/shader_layout.js';
+
 export const METHODS = ['none', 'backmix', 'black', 'noise', 'shuffle', 'bokeh', 'bokeh-blur', 'cutmix'] as const;
 export type Method = (typeof METHODS)[number];
 
-/** Shader METHOD override value per method. */
-export const METHOD_ID: Record<Method, number> = {
-  none: 0,
-  backmix: 1,
-  black: 2,
-  noise: 3,
-  shuffle: 4,
-  bokeh: 5,
-  'bokeh-blur': 6,
-  cutmix: 7,
-};
+/** Shader METHOD override value per method: augment.wgsl's constant M_<NAME> ('-' as '_'). */
+export const METHOD_ID = Object.fromEntries(
+  METHODS.map((m) => [m, shaderConst('augment.wgsl', `M_${m.toUpperCase().replace(/-/g, '_')}`)]),
+) as Record<Method, number>;
 
 /** Methods that replace the background and so need a sector mask (they act on the subset only). */
 export function needsMask(m: Method): boolean {

@@ -124,9 +124,10 @@ export function adam(rt: Runtime, param: BufferLike, grad: BufferLike, m: Buffer
   if (o.vec4 && !vec4Fits) throw new RangeError(`${op}: vec4 needs offset % 4 == 0 and buffers covering ${offset + quads * 4} elements`);
   const useVec4 = o.vec4 ?? vec4Fits;
 
-  const params = new ArrayBuffer(48);
-  new Uint32Array(params).set([n, offset]);
-  new Float32Array(params).set([s.oneMinusBeta1, s.beta2, s.oneMinusBeta2, s.stepSize, s.sqrtBc2, s.eps, s.l2, s.decay], 2);
+  const params = {
+    n, offset, oneMinusBeta1: s.oneMinusBeta1, beta2: s.beta2, oneMinusBeta2: s.oneMinusBeta2, stepSize: s.stepSize,
+    sqrtBc2: s.sqrtBc2, eps: s.eps, l2: s.l2, decay: s.decay,
+  };
   const { workgroups } = adamGrid(n, useVec4, o.maxWorkgroupsPerDim ?? rt.device.limits.maxComputeWorkgroupsPerDimension);
   const raw = [param, grad, m, v].map(rawBuffer);
   rt.dispatch({
@@ -135,7 +136,9 @@ export function adam(rt: Runtime, param: BufferLike, grad: BufferLike, m: Buffer
     entry: useVec4 ? 'adam4' : 'adam',
     constants: { WG: ADAM_WG },
     params,
-    bindings: useVec4 ? [null, null, null, null, ...raw] : [param, grad, m, v, null, null, null, null],
+    bindings: useVec4
+      ? { param4: raw[0]!, grad4: raw[1]!, m14: raw[2]!, m24: raw[3]! }
+      : { param, grad, m1: m, m2: v },
     workgroups,
   });
 }

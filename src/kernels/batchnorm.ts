@@ -12,10 +12,11 @@
 // computed from (WebGPU forbids a buffer being read and written in one dispatch).
 import type { Runtime } from './runtime.js';
 import type { BufferLike } from './encoder.js';
-import type { AdapterKind } from './icd.js';
 import type { PooledBuffer } from './buffer_pool.js';
 import { grid1d } from './elementwise.js';
-import { axisSum, checkDims, checkDistinct, checkFloats, reduceTuning, type Shape4, segmentPlan, type SegmentPlan } from './reduce.js';
+import type { ParamValues } from './shader_layout.js';
+import { axisSum, checkDims, checkDistinct, checkFloats, type Shape4, segmentPlan, type SegmentPlan } from './reduce.js';
+import { reduceTuning, ROW_CHUNK } from './tuning.js';
 
 export type { Shape4 };
 
@@ -40,19 +41,6 @@ export interface BatchNormAddReluBackwardOptions extends BatchNormBackwardOption
   accumulateResidual?: boolean;
 }
 
-/**
- * Units (vec4s or scalars) of one (n, c) row each invocation of an elementwise entry handles,
- * per adapter. Exported so benchmarks can sweep it.
- */
-export const BN_CHUNK: Record<AdapterKind, { v4: number; s: number }> = {
-  // Software drivers: long contiguous runs per invocation measured fastest (16 vec4s: 1.3–1.6×
-  // over 4 on both; interleaving lanes across the row was slower). A GPU wants one vec4 per
-  // thread so neighbouring threads touch neighbouring addresses.
-  swiftshader: { v4: 16, s: 64 },
-  lavapipe: { v4: 16, s: 64 },
-  gpu: { v4: 1, s: 1 },
-};
-
 interface Layout {
   N: number;
   C: number;
@@ -60,7 +48,8 @@ interface Layout {
   /** Elements per channel, N·H·W. */
   M: number;
   plan: SegmentPlan;
-  v4: boolean;
+  /** batchnorm_v4.wgsl (vec4 units, H·W % 4 == 0) or batchnorm_s.wgsl. */
+  shader: string;
   WG: number;
   CH: number;
   chunks: number;
@@ -77,27 +66,20 @@ function layout(rt: Runtime, op: string, shape: Shape4): Layout {
   const HW = H * W;
   const plan = segmentPlan(t, N, HW, false);
   const v4 = plan.unit === 4;
-  const CH = BN_CHUNK[rt.gpu.info.kind][v4 ? 'v4' : 's'];
+  const CH = ROW_CHUNK[rt.gpu.info.kind][v4 ? 'v4' : 's'];
   const chunks = Math.ceil(plan.inner / CH);
   return {
-    N, C, HW, M: N * HW, plan, v4, WG: t.WG, CH, chunks, total: N * C * chunks,
+    N, C, HW, M: N * HW, plan, shader: v4 ? 'batchnorm_v4.wgsl' : 'batchnorm_s.wgsl', WG: t.WG, CH, chunks, total: N * C * chunks,
     shape: `[${N},${C},${H},${W}]`, maxDim: rt.device.limits.maxComputeWorkgroupsPerDimension,
   };
 }
 
-function params(L: Layout, eps = 0, momentum = 0): ArrayBuffer {
-  const buf = new ArrayBuffer(48);
-  new Uint32Array(buf).set([L.C, L.plan.inner, L.plan.M, L.plan.seg, L.plan.nseg, L.chunks, L.total, 0]);
-  new Float32Array(buf).set([1 / L.M, eps, momentum, L.M > 1 ? L.M / (L.M - 1) : 1], 8);
-  return buf;
-}
-
-/** Bindings by WGSL binding number (1-based after the uniform), null elsewhere. */
-function slots(byBinding: Record<number, BufferLike>): (BufferLike | null)[] {
-  const max = Math.max(...Object.keys(byBinding).map(Number));
-  const out: (BufferLike | null)[] = new Array(max).fill(null);
-  for (const [k, v] of Object.entries(byBinding)) out[Number(k) - 1] = v;
-  return out;
+function params(L: Layout, eps = 0, momentum = 0): ParamValues {
+  const { C, plan, chunks, total } = L;
+  return {
+    C, inner: plan.inner, M: plan.M, seg: plan.seg, nseg: plan.nseg, chunks, total,
+    invM: 1 / L.M, eps, momentum, unbias: L.M > 1 ? L.M / (L.M - 1) : 1,
+  };
 }
 
 function checkActivations(op: string, L: Layout, bufs: Record<string, BufferLike | null | undefined>): void {
@@ -115,16 +97,13 @@ function normalize(
 ): void {
   // An entry's bindings are all required even where an override disables their use; an
   // unused read-only one gets x again (read-only aliasing is allowed).
-  const r = residual ?? x;
   rt.dispatch({
     label: `${op} normalize ${L.shape}`,
-    shader: 'batchnorm.wgsl',
-    entry: L.v4 ? 'normalize_v4' : 'normalize_s',
+    shader: L.shader,
+    entry: 'normalize',
     constants: { WG: L.WG, CH: L.CH, EVAL: evalMode, RESIDUAL: residual !== null, RELU: relu },
     params: params(L, eps),
-    bindings: L.v4
-      ? slots({ 2: x, 8: r, 9: stat1, 10: stat2, 11: gamma, 12: beta, 16: y })
-      : slots({ 1: x, 7: r, 9: stat1, 10: stat2, 11: gamma, 12: beta, 15: y }),
+    bindings: { x, res: residual ?? x, mean: stat1, stat2, gamma, beta, out: y },
     workgroups: grid1d(L.total, L.WG, L.maxDim),
   });
 }
@@ -148,22 +127,26 @@ function trainForward(
   axisSum(rt, x, saveMean, { outer: L.N, C: L.C, inner: L.HW }, { scale: 1 / L.M, label: `${op} mean` });
   const part = rt.allocF32(2 * L.C * L.plan.nseg, `${op}.partials`);
   const p = params(L, eps, momentum);
+  // The gradient bindings are unused without GRAD but still bound: x stands in for the
+  // read-only ones, a scratch float for the writable dz output.
+  const unused = rt.allocF32(4, `${op}.unused`);
   rt.dispatch({
     label: `${op} moments ${L.shape}`,
-    shader: 'batchnorm.wgsl',
-    entry: L.v4 ? 'moments_v4' : 'moments_s',
-    constants: { WG: L.WG },
+    shader: L.shader,
+    entry: 'segment_sums',
+    constants: { WG: L.WG, GRAD: false },
     params: p,
-    bindings: slots({ [L.v4 ? 2 : 1]: x, 9: saveMean, 13: part }),
+    bindings: { x, dy: x, ymask: x, mean: saveMean, part, dzOut: unused },
     workgroups: grid1d(L.C * L.plan.nseg, L.WG, L.maxDim),
   });
+  rt.release(unused);
   rt.dispatch({
     label: `${op} stats ${L.shape}`,
-    shader: 'batchnorm.wgsl',
+    shader: L.shader,
     entry: 'stats_final',
     constants: { WG: L.WG },
     params: p,
-    bindings: slots({ 14: part, 19: saveMean, 20: saveInvStd, 21: runMean, 22: runVar }),
+    bindings: { partIn: part, saveMean, saveInvStd, runMean, runVar },
     workgroups: grid1d(L.C, L.WG, L.maxDim),
   });
   rt.release(part);
@@ -206,23 +189,21 @@ function backward(
   const mask = maskY ?? dy;
   rt.dispatch({
     label: `${op} sums ${L.shape}`,
-    shader: 'batchnorm.wgsl',
-    entry: L.v4 ? 'bwd_sums_v4' : 'bwd_sums_s',
-    constants: { WG: L.WG, MASK: maskY !== null, WRITE_DZ: dres !== null, ACCUM_DZ: accumulateResidual },
+    shader: L.shader,
+    entry: 'segment_sums',
+    constants: { WG: L.WG, GRAD: true, MASK: maskY !== null, WRITE_DZ: dres !== null, ACCUM_DZ: accumulateResidual },
     params: p,
-    bindings: L.v4
-      ? slots({ 2: x, 4: dy, 6: mask, 9: saveMean, 13: part, 18: dzOut })
-      : slots({ 1: x, 3: dy, 5: mask, 9: saveMean, 13: part, 17: dzOut }),
+    bindings: { x, dy, ymask: mask, mean: saveMean, part, dzOut },
     workgroups: grid1d(L.C * L.plan.nseg, L.WG, L.maxDim),
   });
   const coef = rt.allocF32(2 * L.C, `${op}.coef`);
   rt.dispatch({
     label: `${op} param grads ${L.shape}`,
-    shader: 'batchnorm.wgsl',
+    shader: L.shader,
     entry: 'bwd_final',
     constants: { WG: L.WG, ACCUMULATE: accumulateParams },
     params: p,
-    bindings: slots({ 10: saveInvStd, 14: part, 23: dgamma, 24: dbeta, 25: coef }),
+    bindings: { stat2: saveInvStd, partIn: part, dgamma, dbeta, coef },
     workgroups: grid1d(L.C, L.WG, L.maxDim),
   });
   // dres already holds the masked dz unless it was accumulated into: then re-mask dy.
@@ -231,13 +212,11 @@ function backward(
   const m = remask ? maskY! : dzSrc;
   rt.dispatch({
     label: `${op} dx ${L.shape}`,
-    shader: 'batchnorm.wgsl',
-    entry: L.v4 ? 'dx_v4' : 'dx_s',
+    shader: L.shader,
+    entry: 'dx',
     constants: { WG: L.WG, CH: L.CH, MASK: remask },
     params: p,
-    bindings: L.v4
-      ? slots({ 2: x, 4: dzSrc, 6: m, 9: saveMean, 10: saveInvStd, 11: gamma, 26: coef, 16: dx })
-      : slots({ 1: x, 3: dzSrc, 5: m, 9: saveMean, 10: saveInvStd, 11: gamma, 26: coef, 15: dx }),
+    bindings: { x, dy: dzSrc, ymask: m, mean: saveMean, stat2: saveInvStd, gamma, coefIn: coef, out: dx },
     workgroups: grid1d(L.total, L.WG, L.maxDim),
   });
   rt.release(part);

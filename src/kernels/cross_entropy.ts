@@ -96,10 +96,8 @@ export function crossEntropy(rt: Runtime, bufs: CrossEntropyBuffers, o: CrossEnt
   const weights = orScratch(bufs.weights, 'unused-weights', 1);
   const dlogits = orScratch(bufs.dlogits, 'unused-dlogits', 1);
 
-  const params = new ArrayBuffer(16);
-  new Uint32Array(params).set([N, K]);
   // Host float64 → f32 once, so the shader multiplies by one constant per element.
-  new Float32Array(params).set([gradScale / N, 1 / N], 2);
+  const params = { N, K, gscale: gradScale / N, invN: 1 / N };
   const weighted = !!bufs.weights;
   const grad = !!bufs.dlogits;
 
@@ -109,17 +107,7 @@ export function crossEntropy(rt: Runtime, bufs: CrossEntropyBuffers, o: CrossEnt
     entry: hard ? 'ce_hard' : 'ce_soft',
     constants: { WG: CE_WG, WEIGHTED: weighted, GRAD: grad },
     params,
-    // bindings 1..8: logits, labels, soft, weights, ce, dlogits, pred, correct
-    bindings: [
-      bufs.logits,
-      hard ? targetBuf : null,
-      hard ? null : targetBuf,
-      weights,
-      loss,
-      dlogits,
-      pred,
-      correct,
-    ],
+    bindings: { logits: bufs.logits, [hard ? 'labels' : 'soft']: targetBuf, weights, ce: loss, dlogits, pred, correct },
     workgroups: grid1d(N, CE_WG, rt.device.limits.maxComputeWorkgroupsPerDimension),
   });
 
@@ -130,8 +118,7 @@ export function crossEntropy(rt: Runtime, bufs: CrossEntropyBuffers, o: CrossEnt
       entry: 'ce_reduce',
       constants: { WG: CE_WG, WEIGHTED: weighted, ACCUMULATE: !!o.accumulateStats },
       params,
-      // bindings 1..9: only weights (4), ce (5), correct (8) and stats (9) are used
-      bindings: [null, null, null, weights, loss, null, null, correct, bufs.stats],
+      bindings: { weights, ce: loss, correct, stats: bufs.stats },
       workgroups: [1],
     });
   }

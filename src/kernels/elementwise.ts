@@ -13,16 +13,13 @@ export function grid1d(n: number, wg: number, maxPerDim = 65535): [number, numbe
 
 function launch(rt: Runtime, entry: string, n: number, x: BufferLike | null, y: BufferLike | null, out: BufferLike, a = 0, b = 0): void {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`${entry}: n must be a non-negative integer, got ${n}`);
-  const params = new ArrayBuffer(16);
-  new Uint32Array(params)[0] = n;
-  new Float32Array(params).set([a, b], 1);
   rt.dispatch({
     label: entry,
     shader: 'elementwise.wgsl',
     entry,
     constants: { WG: ELEMENTWISE_WG },
-    params,
-    bindings: [x, y, out],
+    params: { n, a, b },
+    bindings: { ...(x && { x }), ...(y && { y }), out },
     workgroups: grid1d(n, ELEMENTWISE_WG, rt.device.limits.maxComputeWorkgroupsPerDimension),
   });
 }

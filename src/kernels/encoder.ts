@@ -5,6 +5,7 @@ import type { Gpu } from './device.js';
 import { GpuError } from './device.js';
 import type { BufferPool, PooledBuffer } from './buffer_pool.js';
 import type { Constants, PipelineCache } from './pipelines.js';
+import { packParams, parseShaderLayout, type ParamValues, type ShaderLayout } from './shader_layout.js';
 
 export type BufferLike = GPUBuffer | PooledBuffer;
 
@@ -20,13 +21,17 @@ export interface DispatchSpec {
   constants?: Constants;
   /** Values for `// @specialize` consts (register-tile sizes). */
   defines?: Constants;
-  /** Uniform Params struct at @binding(0); storage `bindings` follow from @binding(1). */
-  params?: ArrayBufferView | ArrayBuffer;
   /**
-   * Storage buffers in binding order (from 1 with params, from 0 without); `null` skips a
-   * binding number the entry point does not use (layout 'auto' omits unused bindings).
+   * The uniform at @binding(0): its field values by the names of the shader's struct (packed
+   * from the WGSL declaration), or raw bytes.
    */
-  bindings: (BufferLike | null)[];
+  params?: ParamValues | ArrayBufferView | ArrayBuffer;
+  /**
+   * Storage buffers by the shader's variable names (the entry point's, no more: layout 'auto'
+   * omits unused bindings), or in binding order (from 1 with params, from 0 without) with
+   * `null` skipping a binding number.
+   */
+  bindings: Record<string, BufferLike> | (BufferLike | null)[];
   workgroups: [number, number?, number?];
 }
 
@@ -36,6 +41,7 @@ export class Encoder {
   private dispatchesInBatch = 0;
   private readonly sync: boolean;
   private readonly scopes: Promise<string | null>[] = [];
+  private readonly layouts = new Map<string, ShaderLayout>();
   /** Submit automatically after this many dispatches so pending pool buffers get recycled. */
   autoFlushEvery = 128;
   dispatchCount = 0;
@@ -73,6 +79,15 @@ export class Encoder {
     this.pass = null;
   }
 
+  private layout(file: string): ShaderLayout {
+    let l = this.layouts.get(file);
+    if (!l) {
+      l = parseShaderLayout(this.pipelines.source(file), file);
+      this.layouts.set(file, l);
+    }
+    return l;
+  }
+
   dispatch(spec: DispatchSpec): void {
     const [x, y = 1, z = 1] = spec.workgroups;
     if (x === 0 || y === 0 || z === 0) return;
@@ -85,19 +100,38 @@ export class Encoder {
     const entries: GPUBindGroupEntry[] = [];
     let uniform: PooledBuffer | null = null;
     if (spec.params) {
-      const bytes = spec.params instanceof ArrayBuffer ? new Uint8Array(spec.params) : new Uint8Array(spec.params.buffer, spec.params.byteOffset, spec.params.byteLength);
+      const p = spec.params;
+      const bytes = p instanceof ArrayBuffer
+        ? new Uint8Array(p)
+        : ArrayBuffer.isView(p)
+          ? new Uint8Array(p.buffer, p.byteOffset, p.byteLength)
+          : new Uint8Array(packParams(this.layout(spec.shader), p, spec.label));
       uniform = this.pool.acquire(Math.max(16, bytes.byteLength), 'uniform', `${spec.label}.params`);
       const padded = bytes.byteLength % 4 === 0 ? bytes : Uint8Array.from({ length: Math.ceil(bytes.byteLength / 4) * 4 }, (_, i) => bytes[i] ?? 0);
       this.device.queue.writeBuffer(uniform.buffer, 0, padded);
       entries.push({ binding: 0, resource: { buffer: uniform.buffer, size: uniform.bytes } });
     }
-    const base = entries.length;
-    spec.bindings.forEach((b, i) => {
-      if (b === null) return;
+    const bind = (binding: number, b: BufferLike) => {
       const buffer = rawBuffer(b);
       const size = 'bytes' in b ? (b as PooledBuffer).bytes : buffer.size;
-      entries.push({ binding: base + i, resource: { buffer, size: Math.ceil(size / 4) * 4 } });
-    });
+      entries.push({ binding, resource: { buffer, size: Math.ceil(size / 4) * 4 } });
+    };
+    if (Array.isArray(spec.bindings)) {
+      const base = entries.length;
+      spec.bindings.forEach((b, i) => {
+        if (b !== null) bind(base + i, b);
+      });
+    } else {
+      const numbers = this.layout(spec.shader).bindings;
+      const taken = new Set<number>();
+      for (const [name, b] of Object.entries(spec.bindings)) {
+        const n = numbers.get(name);
+        if (n === undefined || n === 0) throw new GpuError(`${spec.label}: ${spec.shader} has no storage binding named '${name}'`);
+        if (taken.has(n)) throw new GpuError(`${spec.label}: two buffers for @binding(${n}) of ${spec.shader}`);
+        taken.add(n);
+        bind(n, b);
+      }
+    }
     const bindGroup = this.device.createBindGroup({ label: spec.label, layout: pipeline.getBindGroupLayout(0), entries });
     const pass = this.computePass();
     pass.setPipeline(pipeline);

@@ -11,7 +11,7 @@
 import type { Runtime } from './runtime.js';
 import type { BufferLike } from './encoder.js';
 import type { PooledBuffer } from './buffer_pool.js';
-import type { AdapterKind } from './icd.js';
+import { imageReductionWG } from './tuning.js';
 import { checkDims, checkDistinct, checkFloats } from './reduce.js';
 
 /** Length of the stats buffer (f32). */
@@ -47,16 +47,6 @@ export interface FocusMetricsOptions {
   /** Add into `stats` (totals over an evaluation, read once) instead of overwriting it. */
   accumulate?: boolean;
   label?: string;
-}
-
-const TUNING: Record<AdapterKind, { WG: number }> = {
-  swiftshader: { WG: 64 },
-  lavapipe: { WG: 64 },
-  gpu: { WG: 256 },
-};
-
-export function focusMetricsTuning(kind: AdapterKind): { WG: number } {
-  return TUNING[kind];
 }
 
 /** Encodes the per-image metrics (one workgroup per image) and the batch reduction. */
@@ -95,17 +85,16 @@ export function focusMetrics(rt: Runtime, bufs: FocusMetricsBuffers, o: FocusMet
   };
   const valid = standIn(bufs.valid, 'valid');
   const include = standIn(bufs.include, 'include');
-  const { WG } = focusMetricsTuning(rt.gpu.info.kind);
+  const WG = imageReductionWG(rt.gpu.info.kind);
   const v4 = P % 4 === 0;
-  const params = new Uint32Array([N, P, 0, 0]);
+  const params = { N, P };
   rt.dispatch({
     label: `${op} per-image ${N}x${H}x${W}`,
     shader: 'focus_metrics.wgsl',
     entry: v4 ? 'fm_image_v4' : 'fm_image',
     constants: { WG, HAS_VALID: !!bufs.valid, HAS_INCLUDE: !!bufs.include },
     params,
-    // bindings 1..7: z, z4, m, m4, valid, include, per_image
-    bindings: [v4 ? null : bufs.z, v4 ? bufs.z : null, v4 ? null : bufs.mask, v4 ? bufs.mask : null, valid, include, perImage],
+    bindings: { [v4 ? 'z4' : 'z']: bufs.z, [v4 ? 'm4' : 'm']: bufs.mask, valid, use_image: include, per_image: perImage },
     workgroups: [N],
   });
   rt.dispatch({
@@ -114,8 +103,7 @@ export function focusMetrics(rt: Runtime, bufs: FocusMetricsBuffers, o: FocusMet
     entry: 'fm_batch',
     constants: { WG, ACCUMULATE: !!o.accumulate },
     params,
-    // bindings 8..9: per_in, stats
-    bindings: [null, null, null, null, null, null, null, perImage, bufs.stats],
+    bindings: { per_in: perImage, stats: bufs.stats },
     workgroups: [1],
   });
   for (const s of scratch) rt.release(s);

@@ -19,7 +19,7 @@
 import type { Runtime } from './runtime.js';
 import type { BufferLike } from './encoder.js';
 import type { PooledBuffer } from './buffer_pool.js';
-import type { AdapterKind } from './icd.js';
+import { imageReductionWG } from './tuning.js';
 import { grid1d } from './elementwise.js';
 import { checkDims, checkDistinct, checkFloats } from './reduce.js';
 
@@ -51,17 +51,6 @@ export interface GradCamOptions {
 
 /** Smallest normal f32, the default `minRange`. */
 export const GRADCAM_MIN_RANGE = 2 ** -126;
-
-/** Threads per workgroup; the per-image reduction needs a power of two. */
-const TUNING: Record<AdapterKind, { WG: number }> = {
-  swiftshader: { WG: 64 },
-  lavapipe: { WG: 64 },
-  gpu: { WG: 256 },
-};
-
-export function gradCamTuning(kind: AdapterKind): { WG: number } {
-  return TUNING[kind];
-}
 
 /**
  * Encodes GradCAM for a batch: three dispatches (channel weights, weighted sum + ReLU, then
@@ -104,16 +93,10 @@ export function gradCam(
   const cam = orScratch(opts.cam, N * hw, 'cam');
   const range = orScratch(opts.range, 2 * N, 'range');
 
-  const { WG } = gradCamTuning(rt.gpu.info.kind);
+  const WG = imageReductionWG(rt.gpu.info.kind);
   const v4 = hw % 4 === 0;
-  const params = (hwUnits: number): ArrayBuffer => {
-    const b = new ArrayBuffer(48);
-    new Uint32Array(b).set([N, C, hwUnits, h, w, H, W]);
-    // Math.fround of the float64 quotient is the correctly rounded f32 division PyTorch does.
-    new Float32Array(b).set([1 / hw, h / H, w / W, minRange], 7);
-    return b;
-  };
-  const p = params(v4 ? hw / 4 : hw);
+  // Math.fround of the float64 quotient is the correctly rounded f32 division PyTorch does.
+  const p = { N, C, hw: v4 ? hw / 4 : hw, h, w, H, W, inv_hw: 1 / hw, scale_y: h / H, scale_x: w / W, min_range: minRange };
   const shape = `${N}x${C}x${h}x${w}`;
 
   rt.dispatch({
@@ -122,7 +105,7 @@ export function gradCam(
     entry: v4 ? 'gc_alpha_v4' : 'gc_alpha',
     constants: { WG },
     params: p,
-    bindings: [null, null, v4 ? null : dA, v4 ? dA : null, alpha],
+    bindings: { [v4 ? 'dA4' : 'dA']: dA, alpha_out: alpha },
     workgroups: grid1d(N * C, WG, maxWg),
   });
   rt.dispatch({
@@ -131,7 +114,7 @@ export function gradCam(
     entry: v4 ? 'gc_cam_v4' : 'gc_cam',
     constants: { WG },
     params: p,
-    bindings: [v4 ? null : A, v4 ? A : null, null, null, null, alpha, cam],
+    bindings: { [v4 ? 'A4' : 'A']: A, alpha_in: alpha, cam_out: cam },
     workgroups: grid1d(N * (v4 ? hw / 4 : hw), WG, maxWg),
   });
   rt.dispatch({
@@ -140,7 +123,7 @@ export function gradCam(
     entry: 'gc_upsample_norm',
     constants: { WG },
     params: p,
-    bindings: [null, null, null, null, null, null, null, cam, z, range, valid],
+    bindings: { cam_in: cam, z, minmax: range, valid },
     workgroups: [N],
   });
   for (const s of scratch) rt.release(s);

@@ -60,28 +60,28 @@ function checkBuffer(op: string, name: string, b: BufferLike, dims: number[]): v
 
 /** y[n,f] += b[f] for y: [N,F]. */
 export function biasAdd(rt: Runtime, y: BufferLike, b: BufferLike, N: number, F: number, label = 'bias_add'): void {
-  const params = new Uint32Array([N, F, 0, 0]);
+  const params = { N, F };
   rt.dispatch({
     label: `${label} ${N}x${F}`,
     shader: 'linear.wgsl',
     entry: 'bias_add',
     constants: { WG: LINEAR_WG },
     params,
-    bindings: [y, b, null, null],
+    bindings: { y, b },
     workgroups: grid1d(N * F, LINEAR_WG, rt.device.limits.maxComputeWorkgroupsPerDimension),
   });
 }
 
 /** db[f] (+)= Σ_n dy[n,f] for dy: [N,F]. */
 export function biasGrad(rt: Runtime, dy: BufferLike, db: BufferLike, N: number, F: number, accumulate = false, label = 'bias_grad'): void {
-  const params = new Uint32Array([N, F, 0, 0]);
+  const params = { N, F };
   rt.dispatch({
     label: `${label} ${N}x${F}`,
     shader: 'linear.wgsl',
     entry: 'bias_grad',
     constants: { WG: LINEAR_WG, ACCUMULATE: accumulate },
     params,
-    bindings: [null, null, dy, db],
+    bindings: { dy, db },
     workgroups: grid1d(F, LINEAR_WG, rt.device.limits.maxComputeWorkgroupsPerDimension),
   });
 }

@@ -35,20 +35,14 @@ export function matmul(rt: Runtime, a: BufferLike, b: BufferLike, c: BufferLike,
   // vec4 loads and stores need every row and batch matrix to start on a vec4 (docs/DESIGN.md,
   // "Software GPUs": each storage load is a per-lane loop on lavapipe, so 4× fewer loads matter).
   const vec4 = [M, N, K, strideA, strideB, strideC].every((v) => v % 4 === 0);
-  const params = new ArrayBuffer(48);
-  const u = new Uint32Array(params);
-  const f = new Float32Array(params);
-  u.set([M, N, K, batch, strideA, strideB, strideC]);
-  f[7] = o.alpha ?? 1;
-  f[8] = o.beta ?? 1;
   rt.dispatch({
     label: o.label ?? `matmul ${M}x${N}x${K}`,
     shader: 'matmul.wgsl',
     entry: vec4 ? 'main_vec4' : 'main',
     constants: { TRANS_A: !!o.transA, TRANS_B: !!o.transB, ACCUMULATE: !!o.accumulate, WG_X: t.WG_X, WG_Y: t.WG_Y },
     defines: { TM: t.TM, TN: t.TN },
-    params,
-    bindings: [a, b, c],
+    params: { M, N, K, batch, strideA, strideB, strideC, alpha: o.alpha ?? 1, beta: o.beta ?? 1 },
+    bindings: vec4 ? { A4: a, B4: b, C4: c } : { A: a, B: b, C: c },
     workgroups: [Math.ceil(N / t.TN / t.WG_X), Math.ceil(M / t.TM / t.WG_Y), batch],
   });
 }

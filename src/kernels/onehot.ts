@@ -11,9 +11,9 @@ export function oneHotTarget(rt: Runtime, logits: BufferLike, labels: BufferLike
     label: `onehot ${labels ? 'labels' : 'argmax'} ${N}x${K}`,
     shader: 'onehot.wgsl',
     constants: { WG, USE_LABELS: labels !== null },
-    params: new Uint32Array([N, K, 0, 0]),
+    params: { N, K },
     // Overrides keep both inputs statically used, so both are bound; the unused one is a stand-in.
-    bindings: [logits, labels ?? logits, seed],
+    bindings: { logits, labels: labels ?? logits, seed },
     workgroups: [Math.ceil(N / WG)],
   });
 }

@@ -69,6 +69,11 @@ export class PipelineCache {
 
   constructor(private readonly device: GPUDevice, private readonly dir = SHADER_DIR) {}
 
+  /** A shader's text with its includes expanded, before specialisation. */
+  source(file: string): string {
+    return loadShaderSource(file, this.dir);
+  }
+
   module(file: string, defines: Constants = {}): GPUShaderModule {
     const key = `${file}#${constantsKey(defines)}`;
     let m = this.modules.get(key);

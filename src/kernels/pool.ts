@@ -3,9 +3,10 @@
 // reduce.ts, backward a broadcast). NCHW f32.
 import type { Runtime } from './runtime.js';
 import type { BufferLike } from './encoder.js';
-import type { AdapterKind } from './icd.js';
 import { grid1d } from './elementwise.js';
-import { axisSum, checkDims, checkDistinct, checkFloats, reduceTuning, type Shape4 } from './reduce.js';
+import { axisSum, checkDims, checkDistinct, checkFloats, type Shape4 } from './reduce.js';
+import { reduceTuning, ROW_CHUNK } from './tuning.js';
+import type { ParamValues } from './shader_layout.js';
 
 export type { Shape4 };
 type Pair = number | readonly [number, number];
@@ -23,16 +24,6 @@ export interface PoolBackwardOptions {
   /** dx += … instead of overwriting it. */
   accumulate?: boolean;
 }
-
-/** Units of one plane each invocation of gap_bwd handles (vec4s or scalars). */
-const CHUNK: Record<AdapterKind, { v4: number; s: number }> = {
-  // Software drivers: long contiguous runs per invocation measured fastest (16 vec4s: 1.3–1.6×
-  // over 4 on both; interleaving lanes across the row was slower). A GPU wants one vec4 per
-  // thread so neighbouring threads touch neighbouring addresses.
-  swiftshader: { v4: 16, s: 64 },
-  lavapipe: { v4: 16, s: 64 },
-  gpu: { v4: 1, s: 1 },
-};
 
 const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
 
@@ -65,11 +56,8 @@ export function maxPool2dOutputShape(shape: Shape4, o: MaxPool2dParams): [number
   return [g.N, g.C, g.OH, g.OW];
 }
 
-function poolParams(planes: number, H: number, W: number, OH: number, OW: number, total = 0, chunks = 0, scale = 0): ArrayBuffer {
-  const buf = new ArrayBuffer(32);
-  new Uint32Array(buf).set([planes, H, W, OH, OW, total, chunks]);
-  new Float32Array(buf)[7] = scale;
-  return buf;
+function poolParams(planes: number, H: number, W: number, OH: number, OW: number, total = 0, chunks = 0, scale = 0): ParamValues {
+  return { planes, H, W, OH, OW, total, chunks, scale };
 }
 
 /** Window shape as pipeline constants (one pipeline per pooling configuration). */
@@ -100,7 +88,7 @@ export function maxPool2dForward(
     entry: 'maxpool_fwd',
     constants: { WG, ...windowConstants(g) },
     params: poolParams(g.N * g.C, g.H, g.W, g.OH, g.OW),
-    bindings: [x, y, indices],
+    bindings: { x, y, indices },
     workgroups: grid1d(outCount, WG, rt.device.limits.maxComputeWorkgroupsPerDimension),
   });
 }
@@ -129,7 +117,7 @@ export function maxPool2dBackward(
     entry: 'maxpool_bwd',
     constants: { WG, ACCUMULATE: !!opts.accumulate, ...windowConstants(g) },
     params: poolParams(g.N * g.C, g.H, g.W, g.OH, g.OW),
-    bindings: [null, null, null, dy, indices, dx],
+    bindings: { dy, indicesIn: indices, dx },
     workgroups: grid1d(inCount, WG, rt.device.limits.maxComputeWorkgroupsPerDimension),
   });
 }
@@ -158,7 +146,7 @@ export function globalAvgPoolBackward(
   checkDistinct(op, { dy, dx });
   const v4 = HW % 4 === 0;
   const units = v4 ? HW / 4 : HW;
-  const CH = CHUNK[rt.gpu.info.kind][v4 ? 'v4' : 's'];
+  const CH = ROW_CHUNK[rt.gpu.info.kind][v4 ? 'v4' : 's'];
   const chunks = Math.ceil(units / CH);
   const total = N * C * chunks;
   const WG = reduceTuning(rt.gpu.info.kind).WG;
@@ -169,7 +157,7 @@ export function globalAvgPoolBackward(
     constants: { WG, CH, ACCUMULATE: !!opts.accumulate },
     // W carries the units per plane.
     params: poolParams(N * C, 1, units, 1, 1, total, chunks, 1 / HW),
-    bindings: v4 ? [null, null, null, dy, null, null, dx] : [null, null, null, dy, null, dx],
+    bindings: { dy, [v4 ? 'dx4' : 'dx']: dx },
     workgroups: grid1d(total, WG, rt.device.limits.maxComputeWorkgroupsPerDimension),
   });
 }

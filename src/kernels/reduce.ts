@@ -5,31 +5,13 @@
 import type { Runtime } from './runtime.js';
 import type { BufferLike } from './encoder.js';
 import { rawBuffer } from './encoder.js';
-import type { AdapterKind } from './icd.js';
+import { reduceTuning, type ReduceTuning } from './tuning.js';
 import { grid1d } from './elementwise.js';
 
 /** An NCHW activation shape. */
 export type Shape4 = readonly [number, number, number, number];
 
-/** Per-adapter knobs for the reduction kernels (and the batch-norm kernels built on them). */
-export interface ReduceTuning {
-  /** Threads per workgroup: 16 hurts SwiftShader, 64–256 is flat on the software drivers. */
-  WG: number;
-  /** Shortest segment (elements) one invocation sums, so tiny segments don't waste threads. */
-  minSeg: number;
-  /** Up to this many elements per output, one pass (nseg = 1) with no partial buffer. */
-  directMax: number;
-}
-
-const TUNING: Record<AdapterKind, ReduceTuning> = {
-  swiftshader: { WG: 64, minSeg: 64, directMax: 1024 },
-  lavapipe: { WG: 64, minSeg: 64, directMax: 1024 },
-  gpu: { WG: 256, minSeg: 32, directMax: 256 },
-};
-
-export function reduceTuning(kind: AdapterKind): ReduceTuning {
-  return TUNING[kind];
-}
+export { reduceTuning, type ReduceTuning };
 
 /** Floats a buffer can hold (the size the caller asked the pool for, not its size class). */
 export function bufferFloats(b: BufferLike): number {
@@ -96,12 +78,6 @@ export interface AxisDims {
   inner: number;
 }
 
-function reduceParams(C: number, plan: SegmentPlan, scale: number): ArrayBuffer {
-  const params = new ArrayBuffer(32);
-  new Uint32Array(params).set([C, plan.inner, plan.M, plan.seg, plan.nseg]);
-  new Float32Array(params)[5] = scale;
-  return params;
-}
 
 /**
  * out[c] = scale·Σ_{o<outer, i<inner} x[(o·C + c)·inner + i] (+ out[c] with accumulate).
@@ -119,18 +95,17 @@ export function axisSum(rt: Runtime, x: BufferLike, out: BufferLike, dims: AxisD
   const plan = segmentPlan(t, outer, inner);
   const scale = o.scale ?? 1;
   const accumulate = !!o.accumulate;
-  const entry = plan.unit === 4 ? 'partial_v4' : 'partial_s';
-  const xBindings = plan.unit === 4 ? [null, x] : [x, null];
+  const shader = plan.unit === 4 ? 'reduce_v4.wgsl' : 'reduce_s.wgsl';
   const maxDim = rt.device.limits.maxComputeWorkgroupsPerDimension;
-  const params = reduceParams(C, plan, scale);
+  const params = { C, inner: plan.inner, M: plan.M, seg: plan.seg, nseg: plan.nseg, scale };
   if (plan.nseg === 1) {
     rt.dispatch({
       label: `${op} ${shape}`,
-      shader: 'reduce.wgsl',
-      entry,
+      shader,
+      entry: 'partial',
       constants: { WG: t.WG, DIRECT: true, ACCUMULATE: accumulate },
       params,
-      bindings: [...xBindings, out],
+      bindings: { x, part: out },
       workgroups: grid1d(C, t.WG, maxDim),
     });
     return;
@@ -138,20 +113,20 @@ export function axisSum(rt: Runtime, x: BufferLike, out: BufferLike, dims: AxisD
   const part = rt.allocF32(C * plan.nseg, `${op}.partials`);
   rt.dispatch({
     label: `${op} partials ${shape}`,
-    shader: 'reduce.wgsl',
-    entry,
+    shader,
+    entry: 'partial',
     constants: { WG: t.WG },
     params,
-    bindings: [...xBindings, part],
+    bindings: { x, part },
     workgroups: grid1d(C * plan.nseg, t.WG, maxDim),
   });
   rt.dispatch({
     label: `${op} final ${shape}`,
-    shader: 'reduce.wgsl',
+    shader,
     entry: 'final_sum',
     constants: { WG: t.WG, ACCUMULATE: accumulate },
     params,
-    bindings: [null, null, null, part, out],
+    bindings: { partIn: part, out },
     workgroups: grid1d(C, t.WG, maxDim),
   });
   rt.release(part);

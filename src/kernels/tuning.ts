@@ -1,7 +1,11 @@
-// Per-adapter kernel shapes. Software drivers want big per-invocation register tiles (each
-// storage load is a per-lane loop on lavapipe); NVIDIA wants smaller tiles and more threads.
-// Numbers come from bench/ runs recorded in docs/DECISIONS.md.
+// Every per-adapter kernel shape and every WGML_* variable that changes one. Software drivers
+// want big per-invocation register tiles and long contiguous runs per invocation (each storage
+// load is a per-lane loop on lavapipe); a real GPU wants small tiles and many threads (no GPU
+// was available to tune on, so its rows are the conventional choice, not measurements). The
+// runs behind each software number are in docs/DECISIONS.md ("Kernel tuning tables").
 import type { AdapterKind } from './icd.js';
+
+// ---------------------------------------------------------------- matmul
 
 export interface MatmulTiling {
   TM: number;
@@ -33,5 +37,145 @@ export function matmulTiling(kind: AdapterKind, env: NodeJS.ProcessEnv = process
   return base;
 }
 
+// ---------------------------------------------------------------- elementwise and reductions
+
 /** Threads per workgroup for 1-D elementwise kernels: 16 hurts SwiftShader, 64–256 is flat. */
 export const ELEMENTWISE_WG = 128;
+
+/** Per-adapter knobs for the reduction kernels (and the batch-norm and pooling kernels built on them). */
+export interface ReduceTuning {
+  /** Threads per workgroup: 16 hurts SwiftShader, 64–256 is flat on the software drivers. */
+  WG: number;
+  /** Shortest segment (elements) one invocation sums, so tiny segments don't waste threads. */
+  minSeg: number;
+  /** Up to this many elements per output, one pass (nseg = 1) with no partial buffer. */
+  directMax: number;
+}
+
+const REDUCE: Record<AdapterKind, ReduceTuning> = {
+  swiftshader: { WG: 64, minSeg: 64, directMax: 1024 },
+  lavapipe: { WG: 64, minSeg: 64, directMax: 1024 },
+  gpu: { WG: 256, minSeg: 32, directMax: 256 },
+};
+
+export function reduceTuning(kind: AdapterKind): ReduceTuning {
+  return REDUCE[kind];
+}
+
+/**
+ * Units (vec4s or scalars) of one (n, c) row each invocation of a row-chunked elementwise entry
+ * handles: batchnorm's normalize and dx, pooling's gap_bwd.
+ */
+export const ROW_CHUNK: Record<AdapterKind, { v4: number; s: number }> = {
+  // Software drivers: long contiguous runs per invocation measured fastest (16 vec4s: 1.3–1.6×
+  // over 4 on both; interleaving lanes across the row was slower). A GPU wants one vec4 per
+  // thread so neighbouring threads touch neighbouring addresses.
+  swiftshader: { v4: 16, s: 64 },
+  lavapipe: { v4: 16, s: 64 },
+  gpu: { v4: 1, s: 1 },
+};
+
+/** Threads per workgroup of the one-workgroup-per-image reductions (GradCAM, focus metrics); a power of two. */
+const IMAGE_REDUCTION_WG: Record<AdapterKind, number> = { swiftshader: 64, lavapipe: 64, gpu: 256 };
+
+export function imageReductionWG(kind: AdapterKind): number {
+  return IMAGE_REDUCTION_WG[kind];
+}
+
+// ---------------------------------------------------------------- conv2d
+
+/** Tiles of shaders/conv2d_forward.wgsl (forward and input-gradient phases). */
+export interface Conv2dTileConfig {
+  /** Output channels per invocation / 4 (1–4); grows up to maxCOTV while the tile budget allows. */
+  COTV: number;
+  maxCOTV: number;
+  /** Most output columns per invocation / 4 (1–4); tiles are balanced so little is wasted. */
+  maxTWV: number;
+  /** Most output rows per invocation (TWV·THO ≤ 4): narrow images fill the tile with rows. */
+  maxTHO: number;
+  /** Most 4×4 accumulator blocks per invocation (COTV·TWV·THO ≤ 16). */
+  maxBlocks: number;
+  /** Stride 2 with ≤ 4 taps per kernel row: both column phases in one step (see tapGroups). */
+  mergePhases: boolean;
+  WG: number;
+}
+
+/** Tiles and reduction chunking of shaders/conv2d_backward_weight.wgsl. */
+export interface Conv2dWeightGradConfig {
+  /** Output and input channels per invocation (1–4 each). */
+  COT: number;
+  CIT: number;
+  WG: number;
+  /** Most terms one f32 accumulator lane sums before its partial goes to the reduce pass. */
+  laneTerms: number;
+  /** Chunks are added until the invocation count reaches this, to keep every core busy. */
+  minThreads: number;
+  /** Cap on the partial-sum buffer, in floats. */
+  maxPartialFloats: number;
+}
+
+// Forward 8×16 (COTV=2, TWV=4) was at least as fast as 16×16, 16×8 and 8×8 on both drivers;
+// weight gradient 4×2 beat 4×4 on lavapipe by 10–40% on 3×3 shapes, a tie on SwiftShader
+// (A/B runs in CPU seconds: the machine is shared). Merging the two column phases of a 3×3
+// stride-2 forward step: SwiftShader +40–60%, lavapipe −30–45%.
+const CONV_FORWARD: Record<AdapterKind, Conv2dTileConfig> = {
+  lavapipe: { COTV: 2, maxCOTV: 4, maxTWV: 4, maxTHO: 4, maxBlocks: 8, mergePhases: false, WG: 64 },
+  swiftshader: { COTV: 2, maxCOTV: 4, maxTWV: 4, maxTHO: 4, maxBlocks: 8, mergePhases: true, WG: 64 },
+  gpu: { COTV: 1, maxCOTV: 1, maxTWV: 1, maxTHO: 1, maxBlocks: 1, mergePhases: true, WG: 64 },
+};
+
+// The input gradient's phases run the forward kernel; its tiles were not measured apart.
+const CONV_INPUT_GRAD: Record<AdapterKind, Conv2dTileConfig> = CONV_FORWARD;
+
+const CONV_WEIGHT_GRAD: Record<AdapterKind, Conv2dWeightGradConfig> = {
+  lavapipe: { COT: 4, CIT: 2, WG: 64, laneTerms: 2048, minThreads: 1024, maxPartialFloats: 16 << 20 },
+  swiftshader: { COT: 4, CIT: 4, WG: 64, laneTerms: 2048, minThreads: 1024, maxPartialFloats: 16 << 20 },
+  gpu: { COT: 2, CIT: 2, WG: 64, laneTerms: 1024, minThreads: 65536, maxPartialFloats: 32 << 20 },
+};
+
+export type Conv2dPass = 'forward' | 'inputGrad' | 'weightGrad';
+
+const CONV_ENV: Record<Conv2dPass, string> = { forward: 'WGML_CONV_FWD', inputGrad: 'WGML_CONV_DX', weightGrad: 'WGML_CONV_DW' };
+
+export function conv2dTiles(kind: AdapterKind, pass: 'forward' | 'inputGrad'): Conv2dTileConfig {
+  return (pass === 'forward' ? CONV_FORWARD : CONV_INPUT_GRAD)[kind];
+}
+
+export function conv2dWeightGradConfig(kind: AdapterKind): Conv2dWeightGradConfig {
+  return CONV_WEIGHT_GRAD[kind];
+}
+
+/**
+ * Tile fields bench/ forces for one conv pass: WGML_CONV_FWD / WGML_CONV_DX / WGML_CONV_DW,
+ * e.g. "COTV=2,TWV=4" or "COT=4,CIT=2" (also WG, THO, MERGE=0|1). `what` names the op in errors.
+ */
+export function conv2dOverride(pass: Conv2dPass, what: string, env: NodeJS.ProcessEnv = process.env): Record<string, number> {
+  const spec = env[CONV_ENV[pass]];
+  const out: Record<string, number> = {};
+  if (!spec) return out;
+  for (const part of spec.split(',')) {
+    const m = /^\s*(\w+)\s*=\s*(\d+)\s*$/.exec(part);
+    if (!m) throw new Error(`${what}: cannot parse '${part}' (expected e.g. COT=8,TWV=4)`);
+    out[m[1]!] = Number(m[2]);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- augmentation
+
+export type AugmentShape = 'pixel' | 'column';
+
+/**
+ * Launch shape of the augment.wgsl kernels per adapter: columns measured 1.3–1.6× faster on
+ * lavapipe and equal on SwiftShader (batch 64, 112²); real GPUs want the B·S² threads of the
+ * per-pixel shape.
+ */
+const AUGMENT_SHAPE: Record<AdapterKind, AugmentShape> = { gpu: 'pixel', lavapipe: 'column', swiftshader: 'column' };
+
+/** The adapter's launch shape, or WGML_AUGMENT_SHAPE=pixel|column (benchmarks). */
+export function augmentShape(kind: AdapterKind, env: NodeJS.ProcessEnv = process.env): AugmentShape {
+  const forced = env.WGML_AUGMENT_SHAPE;
+  if (forced === 'pixel' || forced === 'column') return forced;
+  if (forced) throw new RangeError(`WGML_AUGMENT_SHAPE must be pixel or column, got '${forced}'`);
+  return AUGMENT_SHAPE[kind];
+}

@@ -1,0 +1,135 @@
+// How each conv launcher cuts its work: register tiles and their grid for the forward kernel,
+// the taps of a kernel row per step, the stride phases of the input gradient, and the
+// weight gradient's reduction chunks. Pure functions of the shape and the adapter's tables
+// (src/kernels/tuning.ts), so benchmarks and tests can ask what a launcher would do.
+import type { AdapterKind } from './icd.js';
+import { conv2dOverride, conv2dTiles, conv2dWeightGradConfig, type Conv2dTileConfig, type Conv2dWeightGradConfig } from './tuning.js';
+import { validate, type Conv2dShape } from './conv2d_shape.js';
+
+/** Splits `n` into ⌈n/max⌉ near-equal parts of at most `max`; returns the part size. */
+function balanced(n: number, max: number): number {
+  return Math.ceil(n / Math.ceil(n / Math.max(1, max)));
+}
+
+export interface Tile {
+  COTV: number;
+  TWV: number;
+  THO: number;
+  mergePhases: boolean;
+  WG: number;
+  tilesW: number;
+  tilesH: number;
+  tilesO: number;
+}
+
+/** Tile of the forward kernel for an O×Hq×Wq output. */
+export function chooseTile(cfg: Conv2dTileConfig, O: number, Hq: number, Wq: number, force: Record<string, number>, what: string): Tile {
+  const Wv = Math.ceil(Wq / 4);
+  const TWV = force.TWV ?? balanced(Wv, cfg.maxTWV);
+  // Rows fill the 4 column slots that a narrow image leaves free (balanced over Hq).
+  const THO = force.THO ?? balanced(Hq, Math.max(1, Math.min(cfg.maxTHO, Math.floor(4 / TWV))));
+  const Ov = Math.ceil(O / 4);
+  let COTV = Math.min(cfg.COTV, Ov);
+  // Spend the rest of the accumulator budget on more output channels, so each loaded input
+  // window feeds more FMAs.
+  while (COTV < cfg.maxCOTV && COTV < Ov && (COTV + 1) * TWV * THO <= cfg.maxBlocks) COTV++;
+  COTV = force.COTV ?? COTV;
+  if (!(COTV >= 1 && COTV <= 4 && TWV >= 1 && TWV <= 4 && THO >= 1 && TWV * THO <= 4)) {
+    throw new Error(`${what}: tile COTV=${COTV} TWV=${TWV} THO=${THO} outside COTV, TWV 1–4 and TWV·THO ≤ 4`);
+  }
+  return {
+    COTV, TWV, THO, mergePhases: force.MERGE === undefined ? cfg.mergePhases : force.MERGE !== 0, WG: force.WG ?? cfg.WG,
+    tilesW: Math.ceil(Wv / TWV), tilesH: Math.ceil(Hq / THO), tilesO: Math.ceil(O / (4 * COTV)),
+  };
+}
+
+/**
+ * How the forward kernel walks the taps of a kernel row: P stored column phases, groups of TK
+ * taps (Gp per phase, G groups iterated per row). TK = the taps of phase 0 (at most 4). Stride 2
+ * with at most 4 taps in all (3×3: 2 + 1) does both phases in one step (TK1 = phase 1's taps),
+ * so no zero-weight taps are computed; otherwise a phase with fewer taps pads with zero weights.
+ */
+export interface TapGroups {
+  P: number;
+  TK: number;
+  TK1: number;
+  Gp: number;
+  G: number;
+  /** Phase-row counter step per group: 1, or P when one step covers both phases. */
+  rpStep: number;
+}
+
+export function tapGroups(KW: number, S: number, mergePhases: boolean): TapGroups {
+  const P = Math.min(S, KW);
+  const taps0 = Math.ceil(KW / S);
+  const taps1 = P > 1 ? Math.ceil((KW - 1) / S) : 0;
+  if (mergePhases && P === 2 && taps0 + taps1 <= 4) return { P, TK: taps0, TK1: taps1, Gp: 1, G: 1, rpStep: 2 };
+  const TK = Math.min(4, taps0);
+  const Gp = Math.ceil(taps0 / TK);
+  return { P, TK, TK1: 0, Gp, G: P * Gp, rpStep: 1 };
+}
+
+/** vec4s per padded phase row: the last column tile reads TWV+1 vec4s from vec4 Gp−1 on. */
+export function paddedRowVec4s(tile: Tile, g: TapGroups): number {
+  return tile.tilesW * tile.TWV + g.Gp;
+}
+
+/** One stride phase of the input gradient along one axis. */
+export interface Phase {
+  rho: number;
+  /** Taps of this phase: kh = rho + S·t, t < taps. */
+  taps: number;
+  /** First phase index q whose input position S·q + rho − pad is ≥ 0. */
+  q0: number;
+  /** Number of input positions in this phase. */
+  count: number;
+}
+
+export function phases(size: number, K: number, S: number, pad: number): Phase[] {
+  const out: Phase[] = [];
+  for (let rho = 0; rho < S; rho++) {
+    const taps = Math.ceil((K - rho) / S);
+    const q0 = Math.max(0, Math.ceil((pad - rho) / S));
+    const count = Math.floor((size - 1 + pad - rho) / S) - q0 + 1;
+    out.push({ rho, taps: Math.max(0, taps), q0, count: Math.max(0, count) });
+  }
+  return out;
+}
+
+export interface WeightGradPlan {
+  COT: number;
+  CIT: number;
+  WG: number;
+  /** dy vec4s per row. */
+  Wdv: number;
+  rowsPerChunk: number;
+  chunks: number;
+  tilesCo: number;
+  tilesCi: number;
+}
+
+export function planWeightGrad(cfg: Conv2dWeightGradConfig, s: Conv2dShape, Ho: number, Wo: number, nOut: number, force: Record<string, number>): WeightGradPlan {
+  const COT = force.COT ?? Math.min(cfg.COT, s.Co);
+  const CIT = force.CIT ?? Math.min(cfg.CIT, s.Ci);
+  if (!(COT >= 1 && COT <= 4 && CIT >= 1 && CIT <= 4)) throw new Error(`conv2dBackwardWeight: tile COT=${COT} CIT=${CIT} outside 1–4`);
+  const tilesCo = Math.ceil(s.Co / COT);
+  const tilesCi = Math.ceil(s.Ci / CIT);
+  const Wdv = Math.ceil(Wo / 4);
+  const rows = s.N * Ho;
+  // Each accumulator lane adds one term per dy vec4 of a row.
+  const maxRowsPerChunk = Math.max(1, Math.floor(cfg.laneTerms / Wdv));
+  const tapGroups = s.KH * Math.ceil(Math.ceil(s.KW / s.stride) / 4);
+  let chunks = Math.max(Math.ceil(rows / maxRowsPerChunk), Math.ceil(cfg.minThreads / (tilesCo * tilesCi * tapGroups)));
+  chunks = Math.max(1, Math.min(chunks, rows, Math.floor(cfg.maxPartialFloats / nOut)));
+  const rowsPerChunk = Math.ceil(rows / chunks);
+  return { COT, CIT, WG: force.WG ?? cfg.WG, Wdv, rowsPerChunk, chunks: Math.ceil(rows / rowsPerChunk), tilesCo, tilesCi };
+}
+
+/** The tiles each launcher would pick, for benchmarks and tests. */
+export function conv2dPlan(kind: AdapterKind, s: Conv2dShape): { forward: Tile; weightGrad: WeightGradPlan } {
+  const { Ho, Wo } = validate('conv2dPlan', s);
+  return {
+    forward: chooseTile(conv2dTiles(kind, 'forward'), s.Co, Ho, Wo, conv2dOverride('forward', 'conv2dPlan'), 'conv2dPlan'),
+    weightGrad: planWeightGrad(conv2dWeightGradConfig(kind), s, Ho, Wo, s.Co * s.Ci * s.KH * s.KW + s.Co, conv2dOverride('weightGrad', 'conv2dBackwardWeight')),
+  };
+}
