@@ -1,7 +1,8 @@
 // The training loop: GPU augmentation (BackMix or a baseline) → ResNet18 → weighted CE →
 // backward → Adam, one small readback per step; validation each epoch; best and last
 // checkpoints written atomically; metrics.jsonl per epoch; resumable bit-for-bit.
-import { mkdirSync, appendFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, existsSync, readFileSync } from 'node:fs';
+import { writeFileAtomicSync } from '../nn/atomic_write.js';
 import { join, resolve, dirname } from 'node:path';
 import { Runtime } from '../kernels/runtime.js';
 import { loadDataset, splitIndices, synthesize, isCurrentSynthOutput, type Dataset } from '../data/index.js';
@@ -89,6 +90,23 @@ async function firstNonFinite(model: ResNet18): Promise<string | null> {
   return null;
 }
 
+function writeText(path: string, text: string): void {
+  writeFileAtomicSync(path, new TextEncoder().encode(text));
+}
+
+/** The metrics lines of epochs 1..epoch of an interrupted run (later ones are redone). */
+function resumedMetrics(path: string, epoch: number): string[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8').split('\n').filter((l) => {
+    if (!l.trim()) return false;
+    try {
+      return (JSON.parse(l) as { epoch: number }).epoch <= epoch;
+    } catch {
+      return false; // a torn line from a writer older than the atomic one
+    }
+  });
+}
+
 /** Where the built-in synthetic benchmark is generated (reused across runs with the same parameters). */
 export function syntheticDir(c: TrainConfig): string {
   return resolve(dirname(resolve(c.out)), `synthetic-n${c.synthN}-seed${c.seed}-${c.imageSize}`);
@@ -154,16 +172,17 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, opts: {
       epoch: 0, adamStep: 0, bestValAcc: -1, bestEpoch: 0, rng: null, config, classes: ds.classes,
     };
     const metricsPath = join(out, 'metrics.jsonl');
+    let metricLines: string[] = [];
     if (opts.resume) {
       state = await loadCheckpoint(out, 'last', model, opt);
       const r = state.rng as { shuffle: number[]; augment: ReturnType<Augmenter['getRngState']> };
       shuffle.setState(r.shuffle);
       aug.setRngState(r.augment);
       log(`resumed from ${join(out, 'last.safetensors')} after epoch ${state.epoch}`);
-    } else {
-      writeFileSync(metricsPath, '');
+      metricLines = resumedMetrics(metricsPath, state.epoch);
     }
-    writeFileSync(join(out, 'config.json'), JSON.stringify({ ...config, data: source, classes: ds.classes }, null, 2));
+    writeText(metricsPath, metricLines.map((l) => l + '\n').join(''));
+    writeText(join(out, 'config.json'), JSON.stringify({ ...config, data: source, classes: ds.classes }, null, 2));
 
     const K = ds.classes.length;
     const S = config.imageSize;
@@ -230,8 +249,6 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, opts: {
         bestEpoch: best ? epoch : state.bestEpoch,
         rng: { shuffle: shuffle.getState(), augment: aug.getRngState() },
       };
-      if (best) await saveCheckpoint(out, 'best', model, opt, state);
-      await saveCheckpoint(out, 'last', model, opt, state);
       const pool = rt.pool.stats();
       const m: EpochMetrics = {
         epoch,
@@ -245,7 +262,12 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, opts: {
         gpu_bytes_allocated: pool.bytesAllocated,
         best,
       };
-      appendFileSync(metricsPath, JSON.stringify(m) + '\n');
+      // The epoch's line lands before its checkpoints: a run killed in between resumes from the
+      // previous checkpoint, and the resumed run drops the line of the epoch it redoes.
+      metricLines.push(JSON.stringify(m));
+      writeText(metricsPath, metricLines.map((l) => l + '\n').join(''));
+      if (best) await saveCheckpoint(out, 'best', model, opt, state);
+      await saveCheckpoint(out, 'last', model, opt, state);
       epochsRun++;
       await writeTrainingCurves(out);
       hooks.onEpochEnd?.(m);
@@ -279,7 +301,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, opts: {
         const name = f.split.replace(/[^\w.-]+/g, '_');
         await writeConfusionMatrix(join(out, `confusion_${name}`), f.evaluation.report.confusion, f.evaluation.report.classes, `${f.split} (best epoch ${state.bestEpoch})`);
       }
-      writeFileSync(join(out, 'results.json'), JSON.stringify({
+      writeText(join(out, 'results.json'), JSON.stringify({
         config: { ...config, data: source },
         bestEpoch: state.bestEpoch,
         bestValAcc: state.bestValAcc,

@@ -3,7 +3,7 @@
 // Tiny on purpose (48 frames at 32², width 2, batch 8): every train() opens its own device and
 // compiles its pipelines, which dominates the cost on SwiftShader.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadDataset, splitIndices, synthesize } from '../../src/data/index.js';
@@ -125,13 +125,16 @@ describe('train(): tiny synthetic run', () => {
     expect(r1.epochsRun).toBe(1);
     // A copy of the 1-epoch run for the divergence tests below.
     cpSync(out, join(root, 'one-epoch'), { recursive: true });
+    // As if the run had been killed after epoch 2's metrics line but before epoch 2's checkpoint.
+    appendFileSync(join(out, 'metrics.jsonl'), JSON.stringify({ epoch: 2, train_loss: -1 }) + '\n');
     const logs: string[] = [];
     const r2 = await train(tinyConfig(out, { epochs: 2, focus: false }), { onLog: (m) => logs.push(m) }, { adapter, resume: true });
     expect(r2.epochsRun).toBe(1);
     expect(logs.some((l) => l.includes('after epoch 1'))).toBe(true);
-    // metrics.jsonl keeps epoch 1's line and appends epoch 2's.
-    const epochs = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as EpochMetrics).epoch);
-    expect(epochs).toEqual([1, 2]);
+    // metrics.jsonl keeps epoch 1's line and has one line for the redone epoch 2, the new one.
+    const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as EpochMetrics);
+    expect(lines.map((m) => m.epoch)).toEqual([1, 2]);
+    expect(lines[1]!.train_loss).toBeGreaterThan(0);
 
     for (const file of ['last.safetensors', 'last.state.safetensors']) {
       const a = await readSafetensors(join(straightOut, file));
