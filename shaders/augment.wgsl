@@ -66,8 +66,8 @@ fn rot_col(b: u32, xo: u32) -> u32 {
 // OpenCV warpAffine INTER_CUBIC + BORDER_REPLICATE on u8, at rotated-image pixel (xr, y).
 fn rotated_value(b: u32, xr: u32, y: u32) -> u32 {
   let o = b * sample_stride() + H_WORDS;
-  let X = (sdata[o + y] + 16 + sdata[o + 2u * S + xr]) >> 5u;
-  let Y = (sdata[o + S + y] + 16 + sdata[o + 3u * S + xr]) >> 5u;
+  let X = (sdata[o + WARP_X0 * S + y] + 16 + sdata[o + WARP_ADELTA * S + xr]) >> 5u;
+  let Y = (sdata[o + WARP_Y0 * S + y] + 16 + sdata[o + WARP_BDELTA * S + xr]) >> 5u;
   let sx = (X >> 5u) - 1;
   let sy = (Y >> 5u) - 1;
   let a = u32((Y & 31) * 32 + (X & 31));
@@ -89,7 +89,7 @@ fn rotated_value(b: u32, xr: u32, y: u32) -> u32 {
 // Augmented frame value at output pixel (xo, y): rotate, flip, brightness/contrast LUT.
 fn aug_value(b: u32, xo: u32, y: u32) -> f32 {
   let v = rotated_value(b, rot_col(b, xo), y);
-  let w = bitcast<u32>(sdata[b * sample_stride() + H_WORDS + 4u * S + (v >> 2u)]);
+  let w = bitcast<u32>(sdata[b * sample_stride() + H_WORDS + WARP_TABLES * S + (v >> 2u)]);
   return f32((w >> ((v & 3u) * 8u)) & 255u);
 }
 
@@ -98,8 +98,8 @@ fn aug_mask(b: u32, xo: u32, y: u32) -> u32 {
   if ((hdr(b, H_FLAGS) & F_HAS_MASK) == 0u) { return 0u; }
   let xr = rot_col(b, xo);
   let o = b * sample_stride() + H_WORDS;
-  let X = (sdata[o + y] + 512 + sdata[o + 2u * S + xr]) >> 10u;
-  let Y = (sdata[o + S + y] + 512 + sdata[o + 3u * S + xr]) >> 10u;
+  let X = (sdata[o + WARP_X0 * S + y] + 512 + sdata[o + WARP_ADELTA * S + xr]) >> 10u;
+  let Y = (sdata[o + WARP_Y0 * S + y] + 512 + sdata[o + WARP_BDELTA * S + xr]) >> 10u;
   let hi = i32(S) - 1;
   let q = u32(clamp(Y, 0, hi)) * S + u32(clamp(X, 0, hi));
   return mask_px(hdr(b, H_SOURCE), q);

@@ -4,7 +4,8 @@
 //   header, H_WORDS words: H_SOURCE source slot, H_DONOR donor slot (or NO_SLOT), H_FLAGS
 //     flags (F_*), H_ALPHA α (f32 bits, informational), H_KEY permutation key, H_PARTNER
 //     cutmix partner (batch position), H_BOX.. cutmix box x1, y1, x2, y2 (half-open);
-//   then the warp rows X0[S], Y0[S], adelta[S], bdelta[S] (see src/backmix/warp_tables.ts);
+//   then WARP_TABLES tables of S words (src/backmix/warp_tables.ts), table WARP_X0 X0[S],
+//     WARP_Y0 Y0[S], WARP_ADELTA adelta[S], WARP_BDELTA bdelta[S];
 //   then the brightness/contrast LUT, 256 u8 in LUT_WORDS words.
 // The including shader declares `sdata: array<i32>` and `override S`.
 
@@ -19,11 +20,17 @@ const H_WORDS: u32 = 16u;
 const LUT_WORDS: u32 = 64u;
 const NO_SLOT: u32 = 0xffffffffu;
 
+const WARP_X0: u32 = 0u;
+const WARP_Y0: u32 = 1u;
+const WARP_ADELTA: u32 = 2u;
+const WARP_BDELTA: u32 = 3u;
+const WARP_TABLES: u32 = 4u;
+
 const F_FLIP: u32 = 1u;
 const F_MASKED: u32 = 2u;
 const F_HAS_MASK: u32 = 4u;
 const F_CUTMIX: u32 = 8u;
 
-fn sample_stride() -> u32 { return H_WORDS + 4u * S + LUT_WORDS; }
+fn sample_stride() -> u32 { return H_WORDS + WARP_TABLES * S + LUT_WORDS; }
 
 fn hdr(b: u32, k: u32) -> u32 { return bitcast<u32>(sdata[b * sample_stride() + k]); }

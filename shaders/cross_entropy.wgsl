@@ -4,8 +4,8 @@
 // Outputs per row i: ce[i] = −Σ_k t_ik·log softmax(z_i)_k, dlogits[i,:] = gscale·w_i·(Σt·p_i − t_i)
 // (gscale = upstream gradient / N on the host), pred[i] = argmax_k z_ik (first maximum, like
 // torch.argmax), correct[i] = pred[i] == label (hard) or argmax of the soft target.
-// ce_reduce then folds the rows into stats[0..3] = [Σ w·CE / N, Σ w·CE, Σ CE, Σ correct] so a
-// training step reads back one 16-byte buffer.
+// ce_reduce then folds the rows into stats (positions ST_*) = [Σ w·CE / N, Σ w·CE, Σ CE,
+// Σ correct] so a training step reads back one 16-byte buffer.
 //
 // One invocation per row: K is small here (4 echo views) and rows are independent, so there is
 // nothing to share between lanes and no barrier is needed (barriers are slow on SwiftShader).
@@ -127,6 +127,13 @@ fn ce_soft(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) n
   }
 }
 
+// Positions in stats (parseCrossEntropyStats reads them).
+const ST_LOSS: u32 = 0u;
+const ST_WEIGHTED_SUM: u32 = 1u;
+const ST_SUM: u32 = 2u;
+const ST_CORRECT: u32 = 3u;
+const STATS_LEN: u32 = 4u;
+
 var<workgroup> red: array<vec3f, WG>;
 
 // One workgroup folds all N rows: N is a batch (tens to thousands), so a single pass of WG
@@ -148,10 +155,10 @@ fn ce_reduce(@builtin(local_invocation_index) lid: u32) {
   if (lid == 0u) {
     let t = red[0];
     var out = vec4f(t.x * p.invN, t.x, t.y, t.z);
-    if (ACCUMULATE) { out += vec4f(stats[0], stats[1], stats[2], stats[3]); }
-    stats[0] = out.x;
-    stats[1] = out.y;
-    stats[2] = out.z;
-    stats[3] = out.w;
+    if (ACCUMULATE) { out += vec4f(stats[ST_LOSS], stats[ST_WEIGHTED_SUM], stats[ST_SUM], stats[ST_CORRECT]); }
+    stats[ST_LOSS] = out.x;
+    stats[ST_WEIGHTED_SUM] = out.y;
+    stats[ST_SUM] = out.z;
+    stats[ST_CORRECT] = out.w;
   }
 }

@@ -5,9 +5,9 @@
 //     E_n = Σ_{p∈mask} z_p / Σ_p z_p,   F_n = |{z_p > 0.5} ∩ mask| / |{z_p > 0.5}|,
 //     −1 when excluded (valid[n] = 0, Σz = 0, or for F no z_p > 0.5),
 //     −2 for both when include[n] = 0 (skipped: e.g. the image has no sector mask).
-//   fm_batch (one workgroup) folds them into
-//     stats = [Σ E_n, count_E, Σ F_n, count_F, excluded_E, excluded_F, skipped, images]
-//   (+= the previous stats with ACCUMULATE, so an evaluation reads 8 floats once).
+//   fm_batch (one workgroup) folds them into the STATS_LEN floats of stats (positions ST_*):
+//     [Σ E_n, count_E, Σ F_n, count_F, excluded_E, excluded_F, skipped, images]
+//   (+= the previous stats with ACCUMULATE, so an evaluation reads them once).
 // Counts are exact: u32 in the reduction, f32 in stats (exact to 2^24 images).
 // fm_image_v4 (P % 4 == 0) loads vec4s; Params.P stays in elements.
 
@@ -35,8 +35,20 @@ override HAS_VALID: bool = false;
 override HAS_INCLUDE: bool = false;
 override ACCUMULATE: bool = false;
 
+// per_image values; focusSummary and the tests read these constants.
 const EXCLUDED: f32 = -1.0;
 const SKIPPED: f32 = -2.0;
+
+// Positions in stats (src/kernels/focus_metrics.ts reads them).
+const ST_SUM_E: u32 = 0u;
+const ST_COUNT_E: u32 = 1u;
+const ST_SUM_F: u32 = 2u;
+const ST_COUNT_F: u32 = 3u;
+const ST_EXCLUDED_E: u32 = 4u;
+const ST_EXCLUDED_F: u32 = 5u;
+const ST_SKIPPED: u32 = 6u;
+const ST_IMAGES: u32 = 7u;
+const STATS_LEN: u32 = 8u;
 
 // (Σz, Σ_{mask} z) and (#{z > 0.5}, #{z > 0.5 in mask}) per lane, then per workgroup.
 var<workgroup> red_s: array<vec2f, WG>;
@@ -145,8 +157,16 @@ fn fm_batch(@builtin(local_invocation_index) lid: u32) {
   if (lid == 0u) {
     let t = bat_s[0];
     let u = bat_c[0];
-    var out = array<f32, 8>(t.x, f32(u.x), t.y, f32(u.y), f32(u.z), f32(u.w), f32(bat_k[0]), f32(p.N));
-    for (var i = 0u; i < 8u; i++) {
+    var out: array<f32, STATS_LEN>;
+    out[ST_SUM_E] = t.x;
+    out[ST_COUNT_E] = f32(u.x);
+    out[ST_SUM_F] = t.y;
+    out[ST_COUNT_F] = f32(u.y);
+    out[ST_EXCLUDED_E] = f32(u.z);
+    out[ST_EXCLUDED_F] = f32(u.w);
+    out[ST_SKIPPED] = f32(bat_k[0]);
+    out[ST_IMAGES] = f32(p.N);
+    for (var i = 0u; i < STATS_LEN; i++) {
       if (ACCUMULATE) { out[i] += stats[i]; }
       stats[i] = out[i];
     }

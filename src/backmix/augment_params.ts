@@ -116,12 +116,13 @@ export function drawCutMix(rng: AugRng, batch: number, size: number, prob: numbe
 const word = (name: string) => shaderConst('augment_sample.wgsl', name);
 const H = {
   SOURCE: word('H_SOURCE'), DONOR: word('H_DONOR'), FLAGS: word('H_FLAGS'), ALPHA: word('H_ALPHA'), KEY: word('H_KEY'),
-  PARTNER: word('H_PARTNER'), BOX: word('H_BOX'), WORDS: word('H_WORDS'), LUT_WORDS: word('LUT_WORDS'),
+  PARTNER: word('H_PARTNER'), BOX: word('H_BOX'), WORDS: word('H_WORDS'), WARP_TABLES: word('WARP_TABLES'),
+  LUT_WORDS: word('LUT_WORDS'),
 };
 
-/** Words per sample in the packed buffer: the header, 4·S warp rows, the LUT. */
+/** Words per sample in the packed buffer: the header, the warp tables (S words each), the LUT. */
 export function sampleStride(size: number): number {
-  return H.WORDS + 4 * size + H.LUT_WORDS;
+  return H.WORDS + H.WARP_TABLES * size + H.LUT_WORDS;
 }
 
 export const FLAG_FLIP = word('F_FLIP');
@@ -196,7 +197,7 @@ export function packBatch(p: BatchParams, size: number, hasMask: (i: number) => 
     warpRows(size, s.angle, data, o + H.WORDS);
     const lut = contrastLut(s.alpha, s.beta);
     const words = new Int32Array(lut.buffer);
-    data.set(words, o + H.WORDS + 4 * size);
+    data.set(words, o + H.WORDS + H.WARP_TABLES * size);
   });
   return { data, slots };
 }

@@ -18,6 +18,8 @@
 // The rows below hold the double-precision parts (the GPU has no f64), so GPU and OpenCV agree
 // exactly.
 
+import { shaderConst } from '../kernels/shader_layout.js';
+
 export const INTER_BITS = 5;
 export const INTER_TAB_SIZE = 1 << INTER_BITS;
 export const AB_BITS = 10;
@@ -116,19 +118,23 @@ export function invertAffine(m: readonly number[]): number[] {
   return [M0, M1, b1, M3, M4, b2];
 }
 
+/** Which of the S-word tables is which, as shaders/augment_sample.wgsl reads them. */
+const warp = (name: string) => shaderConst('augment_sample.wgsl', `WARP_${name}`);
+const WARP = { X0: warp('X0'), Y0: warp('Y0'), ADELTA: warp('ADELTA'), BDELTA: warp('BDELTA'), TABLES: warp('TABLES') };
+
 /**
  * The double-precision parts of warpAffine's source coordinates for a rotation by `angleDeg`:
- * rows: [4][S] i32 = X0[y], Y0[y] (without round_delta), adelta[x], bdelta[x], written into
- * `out` at `offset`.
+ * rows: [4][S] i32 = X0[y], Y0[y] (without round_delta), adelta[x], bdelta[x] (in the shader's
+ * table order), written into `out` at `offset`.
  */
 export function warpRows(size: number, angleDeg: number, out?: Int32Array, offset = 0): Int32Array {
-  const rows = out ?? new Int32Array(4 * size);
+  const rows = out ?? new Int32Array(WARP.TABLES * size);
   const M = invertAffine(rotationMatrix(size, angleDeg));
   for (let t = 0; t < size; t++) {
-    rows[offset + t] = cvRound((M[1]! * t + M[2]!) * AB_SCALE);
-    rows[offset + size + t] = cvRound((M[4]! * t + M[5]!) * AB_SCALE);
-    rows[offset + 2 * size + t] = cvRound(M[0]! * t * AB_SCALE);
-    rows[offset + 3 * size + t] = cvRound(M[3]! * t * AB_SCALE);
+    rows[offset + WARP.X0 * size + t] = cvRound((M[1]! * t + M[2]!) * AB_SCALE);
+    rows[offset + WARP.Y0 * size + t] = cvRound((M[4]! * t + M[5]!) * AB_SCALE);
+    rows[offset + WARP.ADELTA * size + t] = cvRound(M[0]! * t * AB_SCALE);
+    rows[offset + WARP.BDELTA * size + t] = cvRound(M[3]! * t * AB_SCALE);
   }
   return rows;
 }

@@ -9,6 +9,13 @@ import type { Runtime } from './runtime.js';
 import { rawBuffer, type BufferLike } from './encoder.js';
 import type { PooledBuffer } from './buffer_pool.js';
 import { grid1d } from './elementwise.js';
+import { shaderConst } from './shader_layout.js';
+
+const st = (name: string) => shaderConst('cross_entropy.wgsl', name);
+
+/** Floats in the stats buffer; ST: where each total sits (the shader's ST_* constants). */
+export const CE_STATS_LENGTH = st('STATS_LEN');
+const ST = { LOSS: st('ST_LOSS'), WEIGHTED_SUM: st('ST_WEIGHTED_SUM'), SUM: st('ST_SUM'), CORRECT: st('ST_CORRECT') };
 
 /** Rows per workgroup in the per-row pass, and lanes of the reduction (a power of two). */
 const CE_WG = 64;
@@ -79,7 +86,7 @@ export function crossEntropy(rt: Runtime, bufs: CrossEntropyBuffers, o: CrossEnt
   if (bufs.dlogits) checkBuffer(op, 'dlogits', bufs.dlogits, N * K, `[N,K] = [${N},${K}]`);
   if (bufs.pred) checkBuffer(op, 'pred', bufs.pred, N, `[N] = [${N}]`);
   if (bufs.correct) checkBuffer(op, 'correct', bufs.correct, N, `[N] = [${N}]`);
-  if (bufs.stats) checkBuffer(op, 'stats', bufs.stats, 4, '[4]');
+  if (bufs.stats) checkBuffer(op, 'stats', bufs.stats, CE_STATS_LENGTH, `[${CE_STATS_LENGTH}]`);
 
   const scratch: PooledBuffer[] = [];
   const orScratch = (b: BufferLike | null | undefined, name: string, count = N): BufferLike => {
@@ -135,6 +142,7 @@ export interface CrossEntropyStats {
   correct: number;
 }
 
+
 export function parseCrossEntropyStats(s: ArrayLike<number>): CrossEntropyStats {
-  return { loss: s[0]!, weightedSum: s[1]!, sum: s[2]!, correct: Math.round(s[3]!) };
+  return { loss: s[ST.LOSS]!, weightedSum: s[ST.WEIGHTED_SUM]!, sum: s[ST.SUM]!, correct: Math.round(s[ST.CORRECT]!) };
 }

@@ -13,14 +13,23 @@ import type { BufferLike } from './encoder.js';
 import type { PooledBuffer } from './buffer_pool.js';
 import { imageReductionWG } from './tuning.js';
 import { checkDims, checkDistinct, checkFloats } from './reduce.js';
+import { shaderConst } from './shader_layout.js';
+
+const fm = (name: string) => shaderConst('focus_metrics.wgsl', name);
 
 /** Length of the stats buffer (f32). */
-export const FOCUS_STATS_LENGTH = 8;
+export const FOCUS_STATS_LENGTH = fm('STATS_LEN');
 
 /** per-image value of an image excluded from a metric. */
-export const FOCUS_EXCLUDED = -1;
+export const FOCUS_EXCLUDED = fm('EXCLUDED');
 /** per-image value (both metrics) of an image with include[n] = 0. */
-export const FOCUS_SKIPPED = -2;
+export const FOCUS_SKIPPED = fm('SKIPPED');
+
+/** Where each total sits in the stats buffer. */
+const ST = {
+  SUM_E: fm('ST_SUM_E'), COUNT_E: fm('ST_COUNT_E'), SUM_F: fm('ST_SUM_F'), COUNT_F: fm('ST_COUNT_F'),
+  EXCLUDED_E: fm('ST_EXCLUDED_E'), EXCLUDED_F: fm('ST_EXCLUDED_F'), SKIPPED: fm('ST_SKIPPED'), IMAGES: fm('ST_IMAGES'),
+};
 
 export interface FocusMetricsBuffers {
   /** [N,H,W] f32 in [0,1]. */
@@ -127,16 +136,16 @@ export interface FocusSummary {
 
 export function focusSummary(stats: ArrayLike<number>): FocusSummary {
   if (stats.length < FOCUS_STATS_LENGTH) throw new RangeError(`focusSummary: stats holds ${stats.length} values, need ${FOCUS_STATS_LENGTH}`);
-  const imagesE = Math.round(stats[1]!);
-  const imagesF = Math.round(stats[3]!);
+  const imagesE = Math.round(stats[ST.COUNT_E]!);
+  const imagesF = Math.round(stats[ST.COUNT_F]!);
   return {
-    percentE: imagesE > 0 ? (100 * stats[0]!) / imagesE : NaN,
-    percentF: imagesF > 0 ? (100 * stats[2]!) / imagesF : NaN,
+    percentE: imagesE > 0 ? (100 * stats[ST.SUM_E]!) / imagesE : NaN,
+    percentF: imagesF > 0 ? (100 * stats[ST.SUM_F]!) / imagesF : NaN,
     imagesE,
     imagesF,
-    excludedE: Math.round(stats[4]!),
-    excludedF: Math.round(stats[5]!),
-    skipped: Math.round(stats[6]!),
-    images: Math.round(stats[7]!),
+    excludedE: Math.round(stats[ST.EXCLUDED_E]!),
+    excludedF: Math.round(stats[ST.EXCLUDED_F]!),
+    skipped: Math.round(stats[ST.SKIPPED]!),
+    images: Math.round(stats[ST.IMAGES]!),
   };
 }

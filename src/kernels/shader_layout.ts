@@ -123,7 +123,7 @@ export function packParams(layout: ShaderLayout, values: ParamValues, label: str
     if (f.type === 'f32') {
       f32[i] = v;
     } else {
-      if (!Number.isInteger(v) || v > 0xffffffff || v < -0x80000000) throw new RangeError(`${label}: ${f.name} = ${v} out of 32-bit integer range`);
+      if (!Number.isInteger(v) || v > 0xffffffff || v < -0x80000000) throw new RangeError(`${label}: ${f.name} = ${v} is not a 32-bit integer`);
       i32[i] = v | 0;
     }
   });
