@@ -1,8 +1,11 @@
 // Every per-adapter kernel shape and every WGML_* variable that changes one. Software drivers
 // want big per-invocation register tiles and long contiguous runs per invocation (each storage
-// load is a per-lane loop on lavapipe); a real GPU wants small tiles and many threads (no GPU
-// was available to tune on, so its rows are the conventional choice, not measurements). The
-// runs behind each software number are in docs/DECISIONS.md ("Kernel tuning tables").
+// load is a per-lane loop on lavapipe: docs/DESIGN.md, "Software GPUs"); a real GPU wants
+// small tiles and many threads (no GPU was available to tune on, so its rows are the
+// conventional choice, not measurements). The runs behind each software number are in
+// docs/DECISIONS.md ("Kernel tuning tables"). Workgroup sizes that are the same on every
+// adapter and fixed by what the kernel does (a power of two for a tree reduction, one lane per
+// row) stay next to their launchers.
 import type { AdapterKind } from './icd.js';
 
 // ---------------------------------------------------------------- matmul
