@@ -30,6 +30,8 @@ export interface AugmenterOptions {
   seed?: number;
   /** How the masked subset is chosen (default 'stride', the reference's every int(1/f)-th). */
   maskSubset?: MaskSubsetMode;
+  /** Stride mode: which of the int(1/f) disjoint subsets (default 0, the reference's). */
+  maskOffset?: number;
   /** Dataset indices of the training samples: the subset and the donors come from these (default all). */
   pool?: readonly number[];
   /** Must equal the dataset's frame size when given. */
@@ -137,6 +139,7 @@ export function createAugmenter(rt: Runtime, source: Dataset | GpuDataset, opts:
   const subset = selectMaskSubset(dataset.samples, {
     fraction: needsMask(method) ? fraction : 0,
     mode: opts.maskSubset ?? 'stride',
+    offset: needsMask(method) ? opts.maskOffset ?? 0 : 0,
     seed,
     ...(opts.pool ? { pool: opts.pool } : {}),
   });

@@ -26,6 +26,11 @@ export interface MaskSubsetOptions {
   mode?: MaskSubsetMode;
   /** Seed for `random` mode. */
   seed?: number;
+  /**
+   * Stride mode: take the ranks ≡ offset (mod stride) instead of ≡ 0, so offsets 0..stride−1
+   * give disjoint subsets of the same size (the paper's ablation over supervised samples).
+   */
+  offset?: number;
   /** Dataset indices of the training pool (default: every sample). */
   pool?: readonly number[];
 }
@@ -72,14 +77,19 @@ export function selectMaskSubset(samples: readonly SubsetSample[], opts: MaskSub
   const missing: number[] = [];
   const sorted = sortedById(samples, pool);
   let stride = 0;
+  const offset = opts.offset ?? 0;
   if (f > 0 && mode === 'stride') {
     stride = strideForFraction(f);
+    if (!Number.isInteger(offset) || offset < 0 || offset >= stride) {
+      throw new RangeError(`mask subset offset must be an integer in 0..${stride - 1} (stride int(1/${f}) = ${stride}), got ${offset}`);
+    }
     sorted.forEach((idx, rank) => {
-      if (rank % stride !== 0) return;
+      if (rank % stride !== offset) return;
       if (samples[idx]!.mask) indices.push(idx);
       else missing.push(idx);
     });
   } else if (f > 0 && mode === 'random') {
+    if (offset !== 0) throw new RangeError('mask subset offset applies to stride mode only');
     const candidates = sorted.filter((i) => samples[i]!.mask);
     const k = Math.min(Math.round(f * pool.length), candidates.length);
     const rng = AugRng.forStream(opts.seed ?? 0, 'mask-subset');

@@ -25,6 +25,8 @@ interface TrainCliOptions {
   config?: string;
   resume?: boolean;
   maskSubset?: string;
+  maskOffset?: string;
+  valWindow?: string;
   cutmixProb?: string;
   skipBad?: boolean;
   synthN?: string;
@@ -93,6 +95,8 @@ export function buildTrainConfig(o: TrainCliOptions): TrainConfig {
     imageSize: num('image-size', o.imageSize) ?? base.imageSize,
     out: o.out ?? base.out ?? `runs/${method}-seed${num('seed', o.seed) ?? base.seed}`,
     maskSubset: (o.maskSubset ?? base.maskSubset) as TrainConfig['maskSubset'],
+    maskOffset: num('mask-offset', o.maskOffset) ?? base.maskOffset,
+    valWindow: num('val-window', o.valWindow) ?? base.valWindow,
     cutmixProb: num('cutmix-prob', o.cutmixProb) ?? base.cutmixProb,
     skipBad: o.skipBad ?? base.skipBad,
     synthN: num('synth-n', o.synthN) ?? base.synthN,
@@ -152,6 +156,8 @@ export function registerTrain(program: Command): void {
     .option('--config <file>', 'JSON or flat YAML file with any of these options (command line wins)')
     .option('--resume', 'continue the run in --out from its last checkpoint')
     .option('--mask-subset <mode>', 'stride (reference: every round(1/f)-th sample) | random')
+    .option('--mask-offset <k>', 'stride mode: the k-th of the int(1/f) disjoint masked subsets (default 0, the reference\'s)')
+    .option('--val-window <n>', 'best checkpoint = highest mean val accuracy over n consecutive epochs (default 1, the paper\'s rule)')
     .option('--cutmix-prob <p>', 'CutMix probability per batch')
     .option('--skip-bad', 'skip unreadable or inconsistent records (reported) instead of failing')
     .option('--synth-n <n>', 'frames in the built-in synthetic benchmark')

@@ -13,8 +13,11 @@ import type { TrainConfig } from './config.js';
 export interface TrainingState {
   epoch: number;
   adamStep: number;
+  /** Best checkpoint score: validation accuracy, averaged over the last `valWindow` epochs. */
   bestValAcc: number;
   bestEpoch: number;
+  /** Validation accuracies of the last valWindow − 1 … epochs (absent in older checkpoints). */
+  valHistory?: number[];
   rng: unknown;
   config: TrainConfig;
   classes: string[];

@@ -21,6 +21,13 @@ export interface TrainConfig {
   imageSize: number;
   out: string;
   maskSubset: MaskSubsetMode;
+  /** Stride mode: which of the int(1/f) disjoint masked subsets (0 = the reference's). */
+  maskOffset: number;
+  /**
+   * The best checkpoint is the epoch with the highest mean validation accuracy over it and
+   * the epochs before it, this many in all (1 = the paper's rule: that epoch's accuracy).
+   */
+  valWindow: number;
   cutmixProb: number;
   skipBad: boolean;
   /** Samples generated for the built-in synthetic benchmark. */
@@ -42,6 +49,8 @@ export const PAPER_DEFAULTS: Omit<TrainConfig, 'out'> = {
   stem: 'cifar',
   imageSize: 112,
   maskSubset: 'stride',
+  maskOffset: 0,
+  valWindow: 1,
   cutmixProb: 0.5,
   skipBad: false,
   synthN: 1200,
@@ -62,7 +71,7 @@ export const SYNTHETIC_CPU_DEFAULTS: Partial<TrainConfig> = {
 
 export function validateConfig(c: TrainConfig): void {
   // Keyed by the CLI option each field comes from (width is --model-width).
-  const positiveInt = { epochs: c.epochs, batch: c.batch, 'model-width': c.width, 'image-size': c.imageSize, 'synth-n': c.synthN };
+  const positiveInt = { epochs: c.epochs, batch: c.batch, 'model-width': c.width, 'image-size': c.imageSize, 'synth-n': c.synthN, 'val-window': c.valWindow };
   for (const [k, v] of Object.entries(positiveInt)) {
     if (!Number.isInteger(v) || v < 1) throw new RangeError(`--${k}: expected a positive integer, got ${v}`);
   }
@@ -70,5 +79,10 @@ export function validateConfig(c: TrainConfig): void {
   if (!(c.lambda >= 0)) throw new RangeError(`--lambda: expected λ ≥ 0, got ${c.lambda}`);
   if (!(c.lr > 0)) throw new RangeError(`--lr: expected > 0, got ${c.lr}`);
   if (!Number.isInteger(c.seed) || c.seed < 0) throw new RangeError(`--seed: expected a non-negative integer, got ${c.seed}`);
+  if (!Number.isInteger(c.maskOffset) || c.maskOffset < 0) throw new RangeError(`--mask-offset: expected a non-negative integer, got ${c.maskOffset}`);
+  if (c.maskOffset > 0 && c.maskSubset !== 'stride') throw new RangeError('--mask-offset: applies to --mask-subset stride only');
+  if (c.maskOffset > 0 && c.maskOffset >= Math.trunc(1 / c.fraction)) {
+    throw new RangeError(`--mask-offset: expected 0..${Math.trunc(1 / c.fraction) - 1} for f = ${c.fraction}, got ${c.maskOffset}`);
+  }
   if (!(c.cutmixProb >= 0 && c.cutmixProb <= 1)) throw new RangeError(`--cutmix-prob: expected 0..1, got ${c.cutmixProb}`);
 }

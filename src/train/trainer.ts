@@ -162,7 +162,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, opts: {
     data = new GpuDataset(rt, ds);
     aug = createAugmenter(rt, data, {
       method: config.method, fraction: config.fraction, lambda: config.lambda, seed: config.seed,
-      maskSubset: config.maskSubset, pool: trainIdx, imageSize: config.imageSize, numClasses: ds.classes.length,
+      maskSubset: config.maskSubset, maskOffset: config.maskOffset, pool: trainIdx, imageSize: config.imageSize, numClasses: ds.classes.length,
       cutmixProb: config.cutmixProb,
     });
     model = new ResNet18(rt, { inChannels: 1, numClasses: ds.classes.length, stem: config.stem, width: config.width }, config.seed);
@@ -239,13 +239,18 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, opts: {
         });
       }
       const valAcc = val ? val.report.accuracy : correct / seen;
-      // Ties go to the later epoch, as the reference keeps the last best.
-      const best = valAcc >= state.bestValAcc;
+      // valWindow 1 is the reference's rule; a longer window keeps a small validation split's
+      // epoch-to-epoch noise from choosing the checkpoint. Ties go to the later epoch, as the
+      // reference keeps the last best.
+      const valHistory = [...(state.valHistory ?? []), valAcc].slice(-config.valWindow);
+      const score = valHistory.reduce((a, b) => a + b, 0) / valHistory.length;
+      const best = score >= state.bestValAcc;
       state = {
         ...state,
         epoch,
         adamStep: opt.step,
-        bestValAcc: best ? valAcc : state.bestValAcc,
+        bestValAcc: best ? score : state.bestValAcc,
+        valHistory,
         bestEpoch: best ? epoch : state.bestEpoch,
         rng: { shuffle: shuffle.getState(), augment: aug.getRngState() },
       };

@@ -134,6 +134,16 @@ describe('masked subset (semi-supervised fraction f)', () => {
     expect(s.missing).toEqual([0, 8, 16, 24, 32]);
   });
 
+  it('offsets 0..int(1/f)−1 give disjoint subsets of one size that cover the pool (the ablation); others are refused', () => {
+    const samples = samplesOf(100);
+    const subsets = [0, 1, 2, 3, 4].map((offset) => selectMaskSubset(samples, { fraction: 0.2, offset }).indices);
+    expect(subsets.map((s) => s.length)).toEqual([20, 20, 20, 20, 20]);
+    expect(subsets[3]!.slice(0, 3)).toEqual([3, 8, 13]);
+    expect(new Set(subsets.flat()).size).toBe(100);
+    expect(() => selectMaskSubset(samples, { fraction: 0.2, offset: 5 })).toThrow(/offset must be an integer in 0..4/);
+    expect(() => selectMaskSubset(samples, { fraction: 0.2, offset: 1, mode: 'random' })).toThrow(/stride mode only/);
+  });
+
   it('random mode draws round(f·N) masked samples, fixed by the seed', () => {
     const samples = samplesOf(200, (i) => i !== 3);
     const a = selectMaskSubset(samples, { fraction: 0.1, mode: 'random', seed: 1 });

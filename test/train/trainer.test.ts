@@ -183,6 +183,19 @@ describe('train(): tiny synthetic run', () => {
     return { msg, out, unchanged: () => files.forEach((f, i) => expect(readFileSync(join(out, f)).equals(before[i]!), f).toBe(true)) };
   }
 
+  it('valWindow 2: the best checkpoint is the epoch with the highest mean val accuracy over it and the epoch before', async () => {
+    const out = join(root, 'window');
+    const r = await train(tinyConfig(out, { epochs: 3, valWindow: 2, focus: false }), {}, { adapter });
+    const acc = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as EpochMetrics).val_acc!);
+    const scores = acc.map((_, e) => {
+      const w = acc.slice(Math.max(0, e - 1), e + 1);
+      return w.reduce((a, b) => a + b, 0) / w.length;
+    });
+    const bestEpoch = scores.lastIndexOf(Math.max(...scores)) + 1;
+    expect(r.bestEpoch).toBe(bestEpoch);
+    expect(r.bestValAcc).toBe(scores[bestEpoch - 1]);
+  });
+
   it('divergence (loss): a NaN loss stops the run naming the step and its samples; the checkpoints stay intact', async () => {
     // lr = 1e38: step 2's logits overflow f32 and the loss is NaN.
     const { msg, out, unchanged } = await divergeFrom('diverge-loss', 1e38);
