@@ -8,6 +8,7 @@ import { registerTrain } from './train.js';
 import { registerEval } from './eval.js';
 import { registerPredict } from './predict.js';
 import { registerGradcam } from './gradcam.js';
+import { registerBench } from './bench.js';
 import { DatasetError } from '../data/errors.js';
 
 export function buildProgram(): Command {
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerEval(program);
   registerPredict(program);
   registerGradcam(program);
+  registerBench(program);
   return program;
 }
 

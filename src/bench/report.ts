@@ -1,0 +1,149 @@
+// Results of `wgml bench`: <base>.json (every case: wgml {ms, gflops} and per peer {ms, gflops,
+// ratio} or {skipped}), <base>.md (tables) and <base>.vl.json (a vega-lite chart of peer/wgml
+// time ratios per case; > 1: wgml is faster), rendered to <base>.svg at the end of a run.
+import { writeFileSync } from 'node:fs';
+import { parse as parseVega, View } from 'vega';
+import { compile as compileVegaLite, type TopLevelSpec } from 'vega-lite';
+import { PEERS, type PeerName } from './peers.js';
+
+export interface Timing {
+  ms: number;
+  gflops: number | null;
+  firstMs?: number;
+  samples?: number;
+  timer?: string;
+  imagesPerSec?: number;
+  [k: string]: unknown;
+}
+export type EngineResult = (Timing & { ratio: number }) | { skipped: string };
+
+export interface CaseResult {
+  name: string;
+  /** The agreement tolerance the peers were checked against (see the case's kind). */
+  tolerance: number;
+  wgml: Timing & { error?: string };
+  'tfjs-webgpu'?: EngineResult;
+  'tfjs-wasm'?: EngineResult;
+  'tfjs-cpu'?: EngineResult;
+  gpujs?: EngineResult;
+  'torch-cpu'?: EngineResult;
+}
+
+export interface BenchResult {
+  meta: Record<string, unknown>;
+  cases: CaseResult[];
+}
+
+const f = (v: number | null | undefined, d = 1) => (v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d));
+
+function cell(e: EngineResult | undefined): string {
+  if (!e) return '';
+  if ('skipped' in e) return 'skip';
+  return `${f(e.ms)} ms (×${f(e.ratio, 2)})`;
+}
+
+export function markdown(r: BenchResult): string {
+  const m = r.meta;
+  const peers = PEERS.filter((p) => r.cases.some((c) => c[p]));
+  const lines = [
+    `# wgml vs peers — ${m.adapter}${m.quick ? ' (quick suite)' : ''}`,
+    '',
+    `Adapter: ${m.adapterName} (${m.adapter}); ${m.date}; ${m.host}. ${m.timing}`,
+    '',
+    'Ratios are peer time / wgml time from the same run (> 1: wgml is faster). "skip": see the reasons below.',
+    '',
+    '## Peers',
+    '',
+    ...Object.entries(m.peers as Record<string, { note?: string; unavailable?: string }>).map(([k, v]) => `- ${k}: ${v.unavailable ? `unavailable — ${v.unavailable}` : v.note}`),
+    '',
+  ];
+  const steps = r.cases.filter((c) => c.wgml.imagesPerSec !== undefined || peers.some((p) => (c[p] as Timing | undefined)?.imagesPerSec !== undefined));
+  if (steps.length) {
+    lines.push('## Images per second', '', `| case | wgml | ${peers.join(' | ')} |`, `|---|---:|${peers.map(() => '---:').join('|')}|`);
+    for (const c of steps) {
+      const ips = (e: EngineResult | Timing | undefined) => (!e ? '' : 'skipped' in e ? 'skip' : f(e.imagesPerSec as number, 2));
+      lines.push(`| ${c.name} | ${ips(c.wgml)} | ${peers.map((p) => ips(c[p])).join(' | ')} |`);
+    }
+    lines.push('');
+    lines.push('### Memory (training steps)', '');
+    for (const c of steps.filter((s) => s.name.startsWith('training'))) {
+      const mb = (b: unknown) => (typeof b === 'number' ? `${(b / 2 ** 20).toFixed(0)} MiB` : '—');
+      const parts = [`wgml pool peak ${mb(c.wgml.poolPeakBytes)}, process RSS peak ${mb(c.wgml.rssPeakBytes)}`];
+      const tw = c['tfjs-webgpu'];
+      if (tw && !('skipped' in tw)) {
+        const tm = tw.tfMemory as Record<string, number> | undefined;
+        parts.push(`tfjs-webgpu tf.memory() ${mb(tm?.numBytes)} in ${tm?.numTensors ?? '—'} tensors (GPU allocated ${mb(tm?.numBytesInGPUAllocated)}), process RSS ${mb(tw.rssPeakBytes)}`);
+      }
+      const tc = c['tfjs-cpu'];
+      if (tc && !('skipped' in tc)) parts.push(`tfjs-cpu tf.memory() ${mb((tc.tfMemory as Record<string, number> | undefined)?.numBytes)}, process RSS ${mb(tc.rssPeakBytes)}`);
+      const pt = c['torch-cpu'];
+      if (pt && !('skipped' in pt)) parts.push(`torch-cpu peak RSS ${mb(pt.rssPeakBytes)} (its own process)`);
+      lines.push(`- ${c.name}: ${parts.join('; ')}.`);
+    }
+    lines.push('', 'wgml and the TF.js backends share one Node process, so its RSS is theirs together; PyTorch runs in its own.', '');
+  }
+  lines.push('## All cases (median ms, ×ratio = peer/wgml)', '', `| case | wgml ms | wgml GFLOP/s | wgml first call ms | ${peers.join(' | ')} |`, `|---|---:|---:|---:|${peers.map(() => '---').join('|')}|`);
+  for (const c of r.cases) lines.push(`| ${c.name} | ${f(c.wgml.ms)} | ${f(c.wgml.gflops, 2)} | ${f(c.wgml.firstMs, 0)} | ${peers.map((p) => cell(c[p])).join(' | ')} |`);
+  lines.push('', '## Skip reasons and notes', '');
+  const reasons = new Map<string, string[]>();
+  for (const c of r.cases) {
+    for (const p of peers) {
+      const e = c[p];
+      if (e && 'skipped' in e) {
+        const k = `${p}: ${e.skipped}`;
+        reasons.set(k, [...(reasons.get(k) ?? []), c.name]);
+      }
+    }
+    if (c.wgml.error) lines.push(`- wgml failed on ${c.name}: ${c.wgml.error}`);
+  }
+  for (const [k, cs] of reasons) lines.push(`- ${k} — ${cs.length === r.cases.length ? 'all cases' : cs.join('; ')}`);
+  const direct = r.cases.flatMap((c) => [['wgml', c.wgml] as const, ...peers.map((p) => [p, c[p]] as const)].filter(([, e]) => e && !('skipped' in e) && e.timer === 'direct').map(([p, e]) => `${c.name} / ${p} (${(e as Timing).samples} samples)`));
+  if (direct.length) lines.push(`- Timed directly (warm-up call over 20 s, fewer samples): ${direct.join('; ')}.`);
+  for (const p of peers) {
+    const rs = r.cases.map((c) => c[p]).filter((e): e is Timing & { ratio: number } => !!e && !('skipped' in e) && Number.isFinite(e.ratio));
+    if (rs.length) {
+      const gm = Math.exp(rs.reduce((a, e) => a + Math.log(e.ratio), 0) / rs.length);
+      const weakest = r.cases.filter((c) => { const e = c[p]; return e && !('skipped' in e); }).sort((a, b) => (a[p] as { ratio: number }).ratio - (b[p] as { ratio: number }).ratio).slice(0, 5);
+      lines.push(`- ${p}: geometric mean ratio ×${gm.toFixed(2)} over ${rs.length} cases; wgml weakest: ${weakest.map((c) => `${c.name} ×${(c[p] as { ratio: number }).ratio.toFixed(2)}`).join('; ')}.`);
+    }
+  }
+  if (!m.finished) lines.push('', '**This run did not finish: the cases above are the ones it reached.**');
+  return lines.join('\n') + '\n';
+}
+
+export function chartSpec(r: BenchResult): TopLevelSpec {
+  const values = r.cases.flatMap((c) =>
+    PEERS.flatMap((p: PeerName) => {
+      const e = c[p];
+      return e && !('skipped' in e) && Number.isFinite(e.ratio) ? [{ case: c.name, peer: p, ratio: e.ratio }] : [];
+    }),
+  );
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: `peer time / wgml time per case — ${r.meta.adapter} (> 1: wgml faster)`,
+    data: { values },
+    mark: 'bar',
+    encoding: {
+      y: { field: 'case', type: 'nominal', sort: null, axis: { labelLimit: 420 } },
+      yOffset: { field: 'peer' },
+      x: { field: 'ratio', type: 'quantitative', scale: { type: 'log' }, title: 'peer ms / wgml ms (log)' },
+      color: { field: 'peer', type: 'nominal' },
+    },
+    width: 500,
+  } as TopLevelSpec;
+}
+
+export function writeReport(r: BenchResult, base: string): void {
+  writeFileSync(`${base}.json`, JSON.stringify(r, null, 2) + '\n');
+  writeFileSync(`${base}.md`, markdown(r));
+  writeFileSync(`${base}.vl.json`, JSON.stringify(chartSpec(r), null, 2) + '\n');
+}
+
+export async function renderChart(r: BenchResult, base: string): Promise<void> {
+  const view = new View(parseVega(compileVegaLite(chartSpec(r)).spec), { renderer: 'none' });
+  try {
+    writeFileSync(`${base}.svg`, await view.toSVG());
+  } finally {
+    view.finalize();
+  }
+}

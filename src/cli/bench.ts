@@ -1,0 +1,43 @@
+// `wgml bench`: wgml against TensorFlow.js (WebGPU on the same adapter, WebAssembly, CPU), gpu.js
+// and PyTorch CPU, every ResNet18 kernel and the whole training step, in one run. The peers are
+// devDependencies, loaded only here (by dynamic import); a missing one is a skip reason.
+//
+//   wgml bench [--quick] [--peers tfjs-webgpu,tfjs-wasm,tfjs-cpu,gpujs,torch-cpu] [--out DIR] [--only TEXT,…] [--samples N]
+import type { Command } from 'commander';
+import { globalOptions, optionalPositiveInt } from './options.js';
+
+const ALL = 'tfjs-webgpu,tfjs-wasm,tfjs-cpu,gpujs,torch-cpu';
+
+export interface BenchCliOptions {
+  quick?: boolean;
+  peers: string;
+  out: string;
+  only?: string;
+  samples?: string;
+}
+
+export async function runBenchCli(o: BenchCliOptions, adapter?: string): Promise<void> {
+  const { runBench } = await import('../bench/suite.js');
+  const { PEERS } = await import('../bench/peers.js');
+  const peers = o.peers === 'none' ? [] : o.peers.split(',').map((p) => p.trim()).filter(Boolean);
+  for (const p of peers) if (!(PEERS as readonly string[]).includes(p)) throw new Error(`--peers: unknown peer '${p}' (known: ${PEERS.join(', ')})`);
+  const samples = optionalPositiveInt('samples', o.samples);
+  await runBench({
+    adapter, quick: !!o.quick, peers: peers as never, out: o.out, samples,
+    only: o.only ? o.only.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+  });
+}
+
+export function registerBench(program: Command): void {
+  program
+    .command('bench')
+    .description('time wgml against TensorFlow.js, gpu.js and PyTorch CPU (kernels and the whole training step)')
+    .option('--quick', 'a few shapes and the width-8 training step (minutes on a software GPU)')
+    .option('--peers <list>', `comma-separated peers, or 'none'`, ALL)
+    .option('--out <dir>', 'where <adapter>[-quick]-<date>.{json,md,vl.json,svg} go', 'bench/results')
+    .option('--only <text,…>', 'only cases whose name contains one of these')
+    .option('--samples <n>', 'timed samples per case (default 5, quick 3)')
+    .action(async (o: BenchCliOptions, cmd: Command) => {
+      await runBenchCli(o, globalOptions(cmd).adapter);
+    });
+}
