@@ -2,7 +2,8 @@
 // file:entry:constants. Specialisation goes through WGSL `override` constants so one shader
 // source serves SwiftShader and an H100 with different tile shapes. Sizes of function-scope
 // arrays (register tiles) cannot be overrides in WGSL, so those are `const` declarations
-// marked `// @specialize`, rewritten per pipeline (see docs/DECISIONS.md).
+// marked `// @specialize`, rewritten per pipeline (see docs/DECISIONS.md). What TypeScript
+// needs to know of a shader's interface it reads from the same source (shader_layout.ts).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';

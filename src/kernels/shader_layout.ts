@@ -1,9 +1,9 @@
 // A shader's interface as TypeScript sees it — its uniform struct, the binding number of each
 // resource variable, and its module-scope constants — read from the WGSL itself. Each layout
 // fact is written once, in the shader; launchers pass uniforms and buffers by the names the
-// shader declares, and host code that fills GPU buffers (the augmentation sample header, method
-// ids) reads the offsets and flags as constants. See docs/DECISIONS.md ("Layouts are read from
-// the WGSL").
+// shader declares, and host code that fills or reads GPU buffers (the augmentation sample,
+// method ids, where a stats buffer keeps each total) reads offsets and flags as constants. See
+// docs/DECISIONS.md ("Layouts are read from the WGSL").
 import { loadShaderSource, SHADER_DIR } from './pipelines.js';
 
 export type ScalarType = 'u32' | 'i32' | 'f32';
