@@ -99,6 +99,8 @@ export function markdown(r: BenchResult): string {
   for (const [k, cs] of reasons) lines.push(`- ${k} — ${cs.length === r.cases.length ? 'all cases' : cs.join('; ')}`);
   const direct = r.cases.flatMap((c) => [['wgml', c.wgml] as const, ...peers.map((p) => [p, c[p]] as const)].filter(([, e]) => e && !('skipped' in e) && e.timer === 'direct').map(([p, e]) => `${c.name} / ${p} (${(e as Timing).samples} samples)`));
   if (direct.length) lines.push(`- Timed directly (warm-up call over 20 s, fewer samples): ${direct.join('; ')}.`);
+  const once = r.cases.flatMap((c) => [['wgml', c.wgml] as const, ...peers.map((p) => [p, c[p]] as const)].filter(([, e]) => e && !('skipped' in e) && e.timer === 'first-call-only').map(([p]) => `${c.name} / ${p}`));
+  if (once.length) lines.push(`- One call only (first call over the per-call limit; it includes compilation): ${once.join('; ')}.`);
   for (const p of peers) {
     const rs = r.cases.map((c) => c[p]).filter((e): e is Timing & { ratio: number } => !!e && !('skipped' in e) && Number.isFinite(e.ratio));
     if (rs.length) {
@@ -107,7 +109,7 @@ export function markdown(r: BenchResult): string {
       lines.push(`- ${p}: geometric mean ratio ×${gm.toFixed(2)} over ${rs.length} cases; wgml weakest: ${weakest.map((c) => `${c.name} ×${(c[p] as { ratio: number }).ratio.toFixed(2)}`).join('; ')}.`);
     }
   }
-  if (!m.finished) lines.push('', '**This run did not finish: the cases above are the ones it reached.**');
+  if (!m.finished) lines.push('', `**This run did not finish${m.stopped ? ` (stopped: ${m.stopped})` : ''}: the cases above are the ones it reached.**`);
   return lines.join('\n') + '\n';
 }
 

@@ -14,6 +14,8 @@ export interface BenchCliOptions {
   out: string;
   only?: string;
   samples?: string;
+  maxCallSeconds?: string;
+  maxEstimateMinutes?: string;
 }
 
 export async function runBenchCli(o: BenchCliOptions, adapter?: string): Promise<void> {
@@ -24,6 +26,8 @@ export async function runBenchCli(o: BenchCliOptions, adapter?: string): Promise
   const samples = optionalPositiveInt('samples', o.samples);
   await runBench({
     adapter, quick: !!o.quick, peers: peers as never, out: o.out, samples,
+    maxCallSeconds: optionalPositiveInt('max-call-seconds', o.maxCallSeconds),
+    maxEstimateMinutes: optionalPositiveInt('max-estimate-minutes', o.maxEstimateMinutes),
     only: o.only ? o.only.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
   });
 }
@@ -36,7 +40,9 @@ export function registerBench(program: Command): void {
     .option('--peers <list>', `comma-separated peers, or 'none'`, ALL)
     .option('--out <dir>', 'where <adapter>[-quick]-<date>.{json,md,vl.json,svg} go', 'bench/results')
     .option('--only <text,…>', 'only cases whose name contains one of these')
-    .option('--samples <n>', 'timed samples per case (default 5, quick 3)')
+    .option('--samples <n>', 'timed samples per case (default 5, quick 2)')
+    .option('--max-call-seconds <s>', 'a call slower than this is timed once only (default 120)')
+    .option('--max-estimate-minutes <m>', "skip a peer's CIFAR-stem step estimated to take longer (default 8)")
     .action(async (o: BenchCliOptions, cmd: Command) => {
       await runBenchCli(o, globalOptions(cmd).adapter);
     });
