@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { train, type TrainResult } from '../train/trainer.js';
-import { PAPER_DEFAULTS, SYNTHETIC_CPU_DEFAULTS, validateConfig, type TrainConfig } from '../train/config.js';
+import { PAPER_DEFAULTS, SYNTHETIC_CPU_DEFAULTS, validateConfig, configFields, type TrainConfig } from '../train/config.js';
 import { parseMethod } from '../backmix/methods.js';
 import { globalOptions } from './options.js';
 import { createProgress } from './progress.js';
@@ -41,19 +41,6 @@ function num(name: string, v: string | undefined): number | undefined {
   return n;
 }
 
-/** Keys a config file may hold: TrainConfig's fields, in camelCase or as the CLI spells them. */
-const CONFIG_KEYS = new Set<string>([...Object.keys(PAPER_DEFAULTS), 'data', 'ood', 'out']);
-
-/** `model-width`/`modelWidth` (the CLI's name) → `width`; unknown keys are an error, not ignored. */
-function configFields(path: string, raw: Record<string, unknown>): Partial<TrainConfig> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(raw)) {
-    const key = k === 'modelWidth' ? 'width' : k;
-    if (!CONFIG_KEYS.has(key)) throw new Error(`${path}: unknown option '${k}'; expected one of ${[...CONFIG_KEYS].join(', ')}`);
-    out[key] = v;
-  }
-  return out as Partial<TrainConfig>;
-}
 
 /** A config file: JSON, or flat `key: value` YAML (one level, scalars) — all a run needs. */
 function readConfigFile(path: string): Partial<TrainConfig> {

@@ -69,6 +69,24 @@ export const SYNTHETIC_CPU_DEFAULTS: Partial<TrainConfig> = {
   lr: 3e-3,
 };
 
+/** Keys a config file may hold: TrainConfig's fields, in camelCase or as the CLI spells them. */
+const CONFIG_KEYS = new Set<string>([...Object.keys(PAPER_DEFAULTS), 'data', 'ood', 'out']);
+
+/**
+ * Train options from a file's record: kebab-case keys become camelCase, `model-width` (the
+ * CLI's name) becomes `width`; an unknown key is an error naming `source`, not ignored.
+ */
+export function configFields(source: string, raw: Record<string, unknown>): Partial<TrainConfig> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    const camel = k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    const key = camel === 'modelWidth' ? 'width' : camel;
+    if (!CONFIG_KEYS.has(key)) throw new Error(`${source}: unknown option '${k}'; expected one of ${[...CONFIG_KEYS].join(', ')}`);
+    out[key] = v;
+  }
+  return out as Partial<TrainConfig>;
+}
+
 export function validateConfig(c: TrainConfig): void {
   // Keyed by the CLI option each field comes from (width is --model-width).
   const positiveInt = { epochs: c.epochs, batch: c.batch, 'model-width': c.width, 'image-size': c.imageSize, 'synth-n': c.synthN, 'val-window': c.valWindow };

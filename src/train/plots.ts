@@ -85,7 +85,7 @@ export async function readMetrics(runDir: string): Promise<MetricsRecord[]> {
 }
 
 /** vega-lite → vega → SVG string. The view is finalized so no timers or listeners linger. */
-async function renderSvg(spec: TopLevelSpec): Promise<string> {
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   const vg = compileVegaLite(spec).spec;
   const view = new View(parseVega(vg), { renderer: 'none' });
   try {
@@ -96,7 +96,7 @@ async function renderSvg(spec: TopLevelSpec): Promise<string> {
 }
 
 /** Writes `<base>.svg` and `<base>.png` (PNG at {@link PNG_SCALE}× the SVG size) atomically. */
-async function writeSvgAndPng(base: string, svg: string): Promise<string[]> {
+export async function writeSvgAndPng(base: string, svg: string): Promise<string[]> {
   const svgPath = `${base}.svg`;
   const pngPath = `${base}.png`;
   const svgBytes = Buffer.from(svg, 'utf8');
