@@ -8,6 +8,7 @@ import { registerTrain } from './train.js';
 import { registerEval } from './eval.js';
 import { registerPredict } from './predict.js';
 import { registerGradcam } from './gradcam.js';
+import { registerMasks } from './masks.js';
 import { registerExperiment } from './experiment.js';
 import { registerBench } from './bench.js';
 import { DatasetError } from '../data/errors.js';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerEval(program);
   registerPredict(program);
   registerGradcam(program);
+  registerMasks(program);
   registerExperiment(program);
   registerBench(program);
   return program;
