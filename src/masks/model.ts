@@ -97,31 +97,23 @@ export function rasterize(m: SectorModel, width: number, height: number): Uint8A
   }
   const pts = m.points;
   if (pts.length < 3) return out;
-  // a convex polygon holds a point when the point is on the same side of every edge
-  let area2 = 0;
-  for (let i = 0; i < pts.length; i++) {
-    const [x0, y0] = pts[i]!;
-    const [x1, y1] = pts[(i + 1) % pts.length]!;
-    area2 += x0 * y1 - x1 * y0;
-  }
-  const sign = area2 >= 0 ? 1 : -1;
-  let minY = Infinity, maxY = -Infinity;
-  for (const [, y] of pts) {
-    minY = Math.min(minY, y);
-    maxY = Math.max(maxY, y);
-  }
-  for (let y = Math.max(0, Math.floor(minY)); y < Math.min(height, Math.ceil(maxY)); y++) {
+  // a convex polygon meets each row in one interval: between the least and the greatest x at
+  // which its edges cross the row's centre line
+  for (let y = 0; y < height; y++) {
     const py = y + 0.5;
-    for (let x = 0; x < width; x++) {
-      const px = x + 0.5;
-      let inside = true;
-      for (let i = 0; i < pts.length && inside; i++) {
-        const [x0, y0] = pts[i]!;
-        const [x1, y1] = pts[(i + 1) % pts.length]!;
-        if (sign * ((x1 - x0) * (py - y0) - (y1 - y0) * (px - x0)) < 0) inside = false;
+    let lo = Infinity, hi = -Infinity;
+    for (let i = 0; i < pts.length; i++) {
+      const [x0, y0] = pts[i]!;
+      const [x1, y1] = pts[(i + 1) % pts.length]!;
+      if ((y0 <= py && py <= y1) || (y1 <= py && py <= y0)) {
+        const x = y1 === y0 ? Math.min(x0, x1) : x0 + ((py - y0) * (x1 - x0)) / (y1 - y0);
+        const x2 = y1 === y0 ? Math.max(x0, x1) : x;
+        lo = Math.min(lo, x);
+        hi = Math.max(hi, x2);
       }
-      if (inside) out[y * width + x] = 1;
     }
+    if (!(hi >= lo)) continue;
+    for (let x = Math.max(0, Math.ceil(lo - 0.5)); x < width && x + 0.5 <= hi; x++) out[y * width + x] = 1;
   }
   return out;
 }
