@@ -117,30 +117,33 @@ export const MAX_BACKGROUND_FLOOR = 40;
 
 /**
  * count[i] = number of ones of `m` in the (2r+1)² window around i (clipped at the border):
- * a running sum along each row, then along each column of those sums — two adds per pixel,
- * whatever r is.
+ * a running sum along each row, then each row of counts from the one above it (add the row
+ * entering the window, subtract the one leaving) — two adds per pixel whatever r is, in
+ * memory order. Counts fit a byte for the windows used here (r ≤ 7).
  */
-export function boxCount(m: Uint8Array, w: number, h: number, r: number): Int32Array {
-  const rows = new Int32Array(w * h);
+export function boxCount(m: Uint8Array, w: number, h: number, r: number): Uint8Array {
+  if (r > 7) throw new RangeError(`boxCount: window radius ${r} > 7 would overflow a byte`);
+  const rows = new Uint8Array(w * h);
   for (let y = 0; y < h; y++) {
     const o = y * w;
     let s = 0;
-    for (let x = 0; x < Math.min(r, w); x++) s += m[o + x]!;
+    for (let x = 0; x < r && x < w; x++) s += m[o + x]!;
     for (let x = 0; x < w; x++) {
       if (x + r < w) s += m[o + x + r]!;
-      if (x - r - 1 >= 0) s -= m[o + x - r - 1]!;
+      if (x > r) s -= m[o + x - r - 1]!;
       rows[o + x] = s;
     }
   }
-  const count = new Int32Array(w * h);
-  for (let x = 0; x < w; x++) {
-    let s = 0;
-    for (let y = 0; y < Math.min(r, h); y++) s += rows[y * w + x]!;
-    for (let y = 0; y < h; y++) {
-      if (y + r < h) s += rows[(y + r) * w + x]!;
-      if (y - r - 1 >= 0) s -= rows[(y - r - 1) * w + x]!;
-      count[y * w + x] = s;
-    }
+  const count = new Uint8Array(w * h);
+  for (let y = 0; y <= r && y < h; y++) for (let x = 0, o = y * w; x < w; x++) count[x]! += rows[o + x]!;
+  for (let y = 1; y < h; y++) {
+    const o = y * w, p = o - w;
+    const add = y + r < h ? (y + r) * w : -1;
+    const sub = y > r ? (y - r - 1) * w : -1;
+    if (add >= 0 && sub >= 0) for (let x = 0; x < w; x++) count[o + x] = count[p + x]! + rows[add + x]! - rows[sub + x]!;
+    else if (add >= 0) for (let x = 0; x < w; x++) count[o + x] = count[p + x]! + rows[add + x]!;
+    else if (sub >= 0) for (let x = 0; x < w; x++) count[o + x] = count[p + x]! - rows[sub + x]!;
+    else count.copyWithin(o, p, o);
   }
   return count;
 }

@@ -13,7 +13,7 @@
 // Every file is written atomically (src/nn/atomic_write.ts), the manifest last, so an
 // interrupted run leaves the previous manifest (if any) pointing at complete masks.
 
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { Candidate, ReaderOutput } from '../data/assemble.js';
 import { scanBackmix } from '../data/backmix_reader.js';
@@ -29,7 +29,7 @@ import { writeFileAtomic } from '../nn/atomic_write.js';
 import { fitEvidence, gatherEvidence, modelConfidence, type Evidence, type FitMethod } from './detect.js';
 import { chooseSource, groupConsensus, type Consensus } from './group.js';
 import { iou, rasterize, scaleModel, type SectorModel } from './model.js';
-import { encodeGrayPng } from './png.js';
+import { decodeGrayPng, encodeGrayPng } from './png.js';
 import { renderPreview } from './preview.js';
 
 export const MASK_METHODS: readonly FitMethod[] = ['fan', 'hull'];
@@ -224,7 +224,7 @@ export async function runMasks(opts: MaskRunOptions): Promise<MaskRunResult> {
     async (c): Promise<Work | null> => {
       let g: GrayImage;
       try {
-        g = await readGray(c.file);
+        g = (await decodeGrayPng(await readFile(c.file).catch(() => new Uint8Array(0)))) ?? (await readGray(c.file));
       } catch (e) {
         if (!(e instanceof ImageReadError)) throw e;
         issues.push({ file: c.file, row: c.row, reason: `frame: ${e.message}`, ...(c.row !== null ? { source: scanned.source } : {}) });
