@@ -212,6 +212,13 @@ export async function runMasks(opts: MaskRunOptions): Promise<MaskRunResult> {
   const concurrency = opts.concurrency ?? defaultConcurrency();
   const out = resolve(opts.out);
   const scanned = await scan(opts.data);
+  if (resolve(scanned.source) === join(out, 'manifest.csv')) {
+    // the output manifest would replace the dataset's own, and with it the only record of
+    // the masks it already had
+    throw new DatasetError(`--out ${out} would overwrite the dataset's manifest`, [
+      { file: scanned.source, row: null, reason: 'expected an output folder other than the one holding the input manifest.csv' },
+    ]);
+  }
   const reference = opts.reference ? await referenceMasks(opts.reference) : null;
   const classes = scanned.classes.length ? scanned.classes : [...CANONICAL_CLASSES];
 

@@ -163,5 +163,8 @@ describe('runMasks', () => {
     expect(e.message).toMatch(/broken\.png/);
     expect(e.message).toMatch(/missing\.png/);
     expect(e.message).toMatch(/unknown label 'XYZ'/);
+    // an output folder holding the input manifest would replace it
+    const same = await rejection(() => runMasks({ data: join(tmp.dir, 'manifest'), out: join(tmp.dir, 'manifest') }));
+    expect(same.message).toMatch(/would overwrite the dataset's manifest/);
   });
 });
