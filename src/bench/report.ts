@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { parse as parseVega, View } from 'vega';
 import { compile as compileVegaLite, type TopLevelSpec } from 'vega-lite';
 import { PEERS, type PeerName } from './peers.js';
+import { resnet18ConvShapes } from './resnet_shapes.js';
 
 export interface Timing {
   ms: number;
@@ -72,7 +73,7 @@ export function markdown(r: BenchResult): string {
       const tw = c['tfjs-webgpu'];
       if (tw && !('skipped' in tw)) {
         const tm = tw.tfMemory as Record<string, number> | undefined;
-        parts.push(`tfjs-webgpu tf.memory() ${mb(tm?.numBytes)} in ${tm?.numTensors ?? '—'} tensors (GPU allocated ${mb(tm?.numBytesInGPUAllocated)}), process RSS ${mb(tw.rssPeakBytes)}`);
+        parts.push(`tfjs-webgpu tf.memory() ${mb(tm?.numBytes)} in ${tm?.numTensors ?? '—'} tensors (GPU buffers in use ${mb(tm?.numBytesInGPU)}, allocated ${mb(tm?.numBytesAllocatedInGPU)}), process RSS ${mb(tw.rssPeakBytes)}`);
       }
       const tc = c['tfjs-cpu'];
       if (tc && !('skipped' in tc)) parts.push(`tfjs-cpu tf.memory() ${mb((tc.tfMemory as Record<string, number> | undefined)?.numBytes)}, process RSS ${mb(tc.rssPeakBytes)}`);
@@ -82,6 +83,7 @@ export function markdown(r: BenchResult): string {
     }
     lines.push('', 'wgml and the TF.js backends share one Node process, so its RSS is theirs together; PyTorch runs in its own.', '');
   }
+  lines.push(...convBudget(r, peers));
   lines.push('## All cases (median ms, ×ratio = peer/wgml)', '', `| case | wgml ms | wgml GFLOP/s | wgml first call ms | ${peers.join(' | ')} |`, `|---|---:|---:|---:|${peers.map(() => '---').join('|')}|`);
   for (const c of r.cases) lines.push(`| ${c.name} | ${f(c.wgml.ms)} | ${f(c.wgml.gflops, 2)} | ${f(c.wgml.firstMs, 0)} | ${peers.map((p) => cell(c[p])).join(' | ')} |`);
   lines.push('', '## Skip reasons and notes', '');
@@ -113,6 +115,42 @@ export function markdown(r: BenchResult): string {
   return lines.join('\n') + '\n';
 }
 
+/**
+ * Per stem, the convolutions of one width-64 training step at batch 16 from the measured kernel
+ * cases (each shape × its count in ResNet18; forward, input gradient except conv1's, weight
+ * gradient), next to the measured step: how much of a step is convolution, per engine.
+ */
+export function convBudget(r: BenchResult, peers: PeerName[]): string[] {
+  const out: string[] = [];
+  for (const [stem, stepName] of [['torchvision', 'training step, torchvision stem, width 64'], ['cifar', "training step, CIFAR stem, width 64 (the paper's model)"]] as const) {
+    const shapes = resnet18ConvShapes(stem, 16);
+    const engines: ('wgml' | PeerName)[] = ['wgml', ...peers];
+    const rows: string[] = [];
+    for (const eng of engines) {
+      let total = 0;
+      let complete = true;
+      for (const c of shapes) {
+        for (const mode of ['forward', 'backward-input', 'backward-weight']) {
+          if (c.name === 'conv1' && mode === 'backward-input') continue;
+          const cs = r.cases.find((k) => k.name.startsWith(`conv ${stem} ${c.name} ${mode} (`));
+          const e = cs ? (eng === 'wgml' ? cs.wgml : cs[eng]) : undefined;
+          if (!e || 'skipped' in e || !Number.isFinite(e.ms)) complete = false;
+          else total += c.count * e.ms;
+        }
+      }
+      if (!complete) continue;
+      const step = r.cases.find((k) => k.name === stepName);
+      const se = step ? (eng === 'wgml' ? step.wgml : step[eng]) : undefined;
+      const stepMs = se && !('skipped' in se) && Number.isFinite(se.ms) ? se.ms : NaN;
+      rows.push(`| ${eng} | ${(total / 1000).toFixed(2)} | ${f(stepMs / 1000, 2)} | ${Number.isFinite(stepMs) ? `${((100 * total) / stepMs).toFixed(0)}%` : '—'} |`);
+    }
+    if (rows.length) {
+      out.push(`### Convolutions of one ${stem}-stem width-64 step (sum of the measured kernel cases)`, '', '| engine | conv s | measured step s | convs / step |', '|---|---:|---:|---:|', ...rows, '');
+    }
+  }
+  return out;
+}
+
 export function chartSpec(r: BenchResult): TopLevelSpec {
   const values = r.cases.flatMap((c) =>
     PEERS.flatMap((p: PeerName) => {
@@ -124,13 +162,20 @@ export function chartSpec(r: BenchResult): TopLevelSpec {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: `peer time / wgml time per case — ${r.meta.adapter} (> 1: wgml faster)`,
     data: { values },
-    mark: 'bar',
-    encoding: {
-      y: { field: 'case', type: 'nominal', sort: null, axis: { labelLimit: 420 } },
-      yOffset: { field: 'peer' },
-      x: { field: 'ratio', type: 'quantitative', scale: { type: 'log' }, title: 'peer ms / wgml ms (log)' },
-      color: { field: 'peer', type: 'nominal' },
-    },
+    // Points, not bars: a log axis has no zero for a bar to start from. The rule marks parity.
+    layer: [
+      {
+        mark: { type: 'point', filled: true, size: 70 },
+        encoding: {
+          y: { field: 'case', type: 'nominal', sort: null, axis: { labelLimit: 420, title: null } },
+          x: { field: 'ratio', type: 'quantitative', scale: { type: 'log' }, title: 'peer ms / wgml ms (log; > 1: wgml faster)' },
+          color: { field: 'peer', type: 'nominal' },
+          shape: { field: 'peer', type: 'nominal' },
+          tooltip: [{ field: 'case' }, { field: 'peer' }, { field: 'ratio', format: '.3f' }],
+        },
+      },
+      { mark: { type: 'rule', color: 'black' }, encoding: { x: { datum: 1 } } },
+    ],
     width: 500,
   } as TopLevelSpec;
 }

@@ -16,9 +16,21 @@ export interface BenchCliOptions {
   samples?: string;
   maxCallSeconds?: string;
   maxEstimateMinutes?: string;
+  report?: string;
 }
 
 export async function runBenchCli(o: BenchCliOptions, adapter?: string): Promise<void> {
+  if (o.report) {
+    // Re-render the markdown and the chart of an earlier run from its JSON.
+    const { readFileSync } = await import('node:fs');
+    const { writeReport, renderChart } = await import('../bench/report.js');
+    const base = o.report.replace(/\.json$/, '');
+    const r = JSON.parse(readFileSync(o.report, 'utf8'));
+    writeReport(r, base);
+    await renderChart(r, base);
+    console.log(`wrote ${base}.md, ${base}.vl.json, ${base}.svg`);
+    return;
+  }
   const { runBench } = await import('../bench/suite.js');
   const { PEERS } = await import('../bench/peers.js');
   const peers = o.peers === 'none' ? [] : o.peers.split(',').map((p) => p.trim()).filter(Boolean);
@@ -42,6 +54,7 @@ export function registerBench(program: Command): void {
     .option('--only <text,…>', 'only cases whose name contains one of these')
     .option('--samples <n>', 'timed samples per case (default 5, quick 2)')
     .option('--max-call-seconds <s>', 'a call slower than this is timed once only (default 120)')
+    .option('--report <json>', 'only re-render the markdown and chart of an earlier run')
     .option('--max-estimate-minutes <m>', "skip a peer's CIFAR-stem step estimated to take longer (default 8)")
     .action(async (o: BenchCliOptions, cmd: Command) => {
       await runBenchCli(o, globalOptions(cmd).adapter);
