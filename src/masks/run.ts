@@ -309,11 +309,11 @@ export async function runMasks(opts: MaskRunOptions): Promise<MaskRunResult> {
     concurrency,
     async (r) => {
       let mine: Uint8Array | null = null;
-      if (r.model && (r.status === 'auto' || reference)) mine = rasterize(scaleModel(r.model, scaleOf.get(r.id) ?? 1), r.width, r.height);
       if (r.status === 'auto') {
+        mine = rasterize(scaleModel(r.model!, scaleOf.get(r.id) ?? 1), r.width, r.height);
         r.maskFile = join(out, 'masks', `${r.id}.png`);
         await ensureDir(dirname(r.maskFile));
-        await writeMaskPng(r.maskFile, mine!, r.width, r.height);
+        await writeMaskPng(r.maskFile, mine, r.width, r.height);
       }
       const refFile = reference?.get(r.image);
       if (refFile && r.status !== 'kept') {
