@@ -70,24 +70,31 @@ fn maxpool_fwd(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroup
   let w0 = i32(ow * SW) - i32(PW);
   let hs = u32(max(h0, 0));
   let ws = u32(max(w0, 0));
-  let he = u32(min(h0 + i32(KH), i32(p.H)));
-  let we = u32(min(w0 + i32(KW), i32(p.W)));
   let base = plane * p.H * p.W;
   // Starting from the first in-bounds value is the same as starting from −inf (it replaces −inf
   // in PyTorch's scan, and rescanning it changes nothing); pad ≤ kernel/2 keeps windows non-empty.
   var arg = hs * p.W + ws;
   var best = x[base + arg];
   var bestNaN = is_nan(best);
-  for (var h = hs; h < he; h++) {
-    for (var w = ws; w < we; w++) {
-      let v = x[base + h * p.W + w];
+  // The whole KH×KW window with clamped loads and a validity test, instead of per-lane loop
+  // bounds (lanes of a CPU driver's SIMD group then run the same trip count); out-of-bounds
+  // positions never win, so the scan order and the result are those of the clipped window.
+  let hMax = i32(p.H) - 1;
+  let wMax = i32(p.W) - 1;
+  for (var a = 0u; a < KH; a++) {
+    let h = h0 + i32(a);
+    let hIn = h >= 0 && h <= hMax;
+    let row = u32(clamp(h, 0, hMax)) * p.W;
+    for (var b = 0u; b < KW; b++) {
+      let w = w0 + i32(b);
+      let q = row + u32(clamp(w, 0, wMax));
+      let v = x[base + q];
       let vNaN = is_nan(v);
       // Once the maximum is NaN only a later NaN replaces it, as with IEEE compares in PyTorch.
-      if (vNaN || (!bestNaN && v > best)) {
-        best = v;
-        arg = h * p.W + w;
-        bestNaN = vNaN;
-      }
+      let take = hIn && w >= 0 && w <= wMax && (vNaN || (!bestNaN && v > best));
+      best = select(best, v, take);
+      arg = select(arg, q, take);
+      bestNaN = select(bestNaN, vNaN, take);
     }
   }
   y[id] = best;
