@@ -25,6 +25,7 @@ import { loadPeers, setTfBackend, PEERS, TF_BACKEND, type PeerName, type Tf, typ
 import { timeCase, type Timed } from './timing.js';
 import { buildTfResNet18, toTorchLayout, tfParam, type HostTensor } from './tf_resnet18.js';
 import { resnet18ConvShapes } from './resnet_shapes.js';
+import { augmentCase, correlation } from './augment_case.js';
 import { writeReport, renderChart, type BenchResult, type CaseResult, type EngineResult } from './report.js';
 
 export interface BenchOptions {
@@ -80,7 +81,8 @@ export function relErr(a: Float32Array, ref: Float32Array): { rel: number; maxAb
   let s = 0;
   for (let i = 0; i < a.length; i++) {
     const d = Math.abs(a[i]! - ref[i]!);
-    if (!(d <= m)) m = d; // NaN propagates as a failure
+    if (Number.isNaN(d)) return { rel: NaN, maxAbs: NaN }; // a NaN fails every tolerance
+    if (d > m) m = d;
     s = Math.max(s, Math.abs(ref[i]!));
   }
   return { rel: m / Math.max(s, 1e-30), maxAbs: m };
@@ -113,7 +115,7 @@ function relCompare(tol: number): Compare {
  * (Adam's first step moves each weight by ≈ ±lr whatever the gradient's size, so a weight whose
  * gradient is near 0 may go either way in two correct engines; most must agree.)
  */
-function stepCompare(lr: number): Compare {
+export function stepCompare(lr: number): Compare {
   return (a, ref) => {
     if (a.length !== ref.length) return { ok: false, detail: `length ${a.length} vs ${ref.length}`, agree: {} };
     const lossRel = Math.abs(a[0]! - ref[0]!) / Math.max(Math.abs(ref[0]!), 1e-12);
@@ -154,7 +156,8 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     cases: [],
   };
   const stamp = date.slice(0, 10);
-  const base = join(o.out, `${kind}${o.quick ? '-quick' : ''}-${stamp}`);
+  const onlySlug = o.only ? `-only-${o.only.join('-').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40)}` : '';
+  const base = join(o.out, `${kind}${o.quick ? '-quick' : ''}-${stamp}${onlySlug}`);
   mkdirSync(o.out, { recursive: true });
   let lastWgmlMs = NaN;
   // A run stopped from outside (timeout, Ctrl-C) still leaves its report and chart.
@@ -566,7 +569,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
               cost.dispose();
               if (Number.isNaN(firstLoss)) firstLoss = l;
               const m = tf.memory();
-              extra.tfMemory = { numBytes: m.numBytes, numTensors: m.numTensors, numBytesInGPU: m.numBytesInGPU, numBytesInGPUAllocated: m.numBytesInGPUAllocated };
+              extra.tfMemory = { numBytes: m.numBytes, numTensors: m.numTensors, numBytesInGPU: m.numBytesInGPU, numBytesAllocatedInGPU: m.numBytesAllocatedInGPU };
               extra.rssPeakBytes = Math.max(Number(extra.rssPeakBytes ?? 0), rss());
             },
             output: async () => {
@@ -669,9 +672,30 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     }
   };
 
+  const augmentCases = async (): Promise<void> => {
+    const name = `augmentation + BackMix, batch ${B} at ${S}²`;
+    if (!want(name)) return;
+    const setup = augmentCase(rt, B, S);
+    const corrCompare: Compare = (a, ref) => {
+      const r = correlation(a, ref);
+      return { ok: r >= 0.9, detail: `correlation ${r.toFixed(4)} with wgml's output (need ≥ 0.9: bilinear vs OpenCV bicubic)`, agree: { correlation: r } };
+    };
+    const cr = await runCase(
+      name, null, 0,
+      async () => setup.wgml(),
+      async (p) => (p === 'gpujs' ? RELEVANT_SKIP.gpujs! : setup.tf(tf)),
+      { compare: corrCompare, torch: async () => ({ skipped: 'the reference pipeline is albumentations/OpenCV, not PyTorch ops; not written for this bench' }) },
+    );
+    if (cr) {
+      for (const e of [cr.wgml, ...PEERS.map((p) => cr[p])]) if (e && 'ms' in e && Number.isFinite(e.ms)) (e as Record<string, unknown>).imagesPerSec = B / (e.ms / 1000);
+      writeReport(result, base);
+    }
+  };
+
   // The training steps first: they are the headline, and a run cut short keeps them.
   await stepCases();
   await inferenceCases();
+  await augmentCases();
   await matmulCases();
   await bnPoolCases();
   await convCases();
