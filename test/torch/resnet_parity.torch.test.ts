@@ -8,7 +8,7 @@
 // `npm test` checks the same against golden fixtures (test/nn/resnet_gradcheck.test.ts (e)); this
 // file adds what a fixture cannot: torch reading wgml's checkpoint, on wgml's own init.
 // Shapes, tolerances and comparisons: test/nn/resnet_parity.ts.
-import { describe, it, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -69,10 +69,13 @@ describe.each(CASES.map((c) => ({ ...c, stem: c.config.stem })))('PyTorch parity
   afterAll(() => wgml?.model.dispose());
 
   it('wgml → torch: torch loads wgml\'s checkpoint (strict); its training step matches the GPU\'s logits, loss, gradients (parameters and input) and running statistics, and the float64 reference to 1e-9', () => {
+    // The comparisons live in test/nn/resnet_parity.ts, shared with the golden-fixture test.
+    expect.hasAssertions();
     expectMatchesTorchStep(config.stem, wgml, train);
   });
 
   it('torch → wgml: a state dict torch wrote (no wgml metadata) loads with the architecture inferred from its shapes and gives torch\'s eval-mode logits', async () => {
+    expect.hasAssertions();
     const loaded = await expectLoadsTorchExport(rt, torchFile(), config, exported, 5n, x, xShape);
     loaded.model.dispose();
   });
