@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up wgml on Debian/Ubuntu: a Vulkan loader and, when no GPU adapter is
 # visible, a software GPU (SwiftShader by default, Mesa 25 lavapipe with
-# --lavapipe); then npm ci and the build. Safe to run again.
+# --lavapipe), and redis-server for the experiment queue; then npm ci and the build.
+# Safe to run again.
 set -euo pipefail
 
 lavapipe=0
@@ -38,6 +39,8 @@ have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok
 
 if command -v apt-get >/dev/null; then
   have_pkg libvulkan1 || apt_install libvulkan1
+  # A real Redis for `wgml worker` and `wgml experiment --queue`; the queue tests start one on a free port.
+  command -v redis-server >/dev/null || apt_install redis-server
   # A real GPU's Vulkan ICD lives in one of these; with one present no software GPU is needed.
   real_icd=$(ls /usr/share/vulkan/icd.d/nvidia*.json /etc/vulkan/icd.d/nvidia*.json \
                 /usr/local/nvidia/share/vulkan/icd.d/*.json /usr/share/vulkan/icd.d/amd*.json 2>/dev/null | head -1 || true)

@@ -6,6 +6,18 @@ import { runExperiment } from '../experiment/experiment.js';
 import { PROTOCOLS, type Protocol } from '../experiment/protocol.js';
 import { globalOptions, optionalPositiveInt } from './options.js';
 import { createProgress } from './progress.js';
+import type { GridStatus } from '../queue/status.js';
+
+function printStatus(s: GridStatus): void {
+  for (const c of s.cells) {
+    const where = c.state === 'active' ? ` on ${c.worker ?? '?'}${c.epoch ? `, epoch ${c.epoch}` : ''}` : c.state === 'done' && c.worker ? ` by ${c.worker}` : '';
+    const err = c.error ? `: ${c.error.split('\n')[0]}` : '';
+    console.log(`  ${c.id.padEnd(28)} ${c.state}${where}${c.tries > 1 ? ` (${c.tries} tries)` : ''}${err}`);
+  }
+  const n = s.counts;
+  const eta = s.etaSeconds === null ? 'ETA after the first cell finishes' : `ETA ${(s.etaSeconds / 60).toFixed(1)} min`;
+  console.log(`${n.waiting + n.delayed} waiting, ${n.active} active, ${n.done} done, ${n.failed} failed${n['not queued'] ? `, ${n['not queued']} not queued` : ''}; ${s.workers} worker connection(s); ${eta}`);
+}
 
 interface ExperimentCli {
   out: string;
@@ -17,6 +29,10 @@ interface ExperimentCli {
   epochs?: string;
   gradcam: boolean;
   reportOnly?: boolean;
+  queue?: string;
+  collect?: boolean;
+  status?: boolean;
+  attempts: string;
 }
 
 export function registerExperiment(program: Command): void {
@@ -33,6 +49,10 @@ export function registerExperiment(program: Command): void {
     .option('--epochs <n>', "override the protocol's epochs (a shorter trial)")
     .option('--no-gradcam', 'skip the GradCAM contact sheets')
     .option('--report-only', 'rebuild the report from finished cells; train nothing')
+    .option('--queue <redis-url>', 'redis://HOST:PORT[/db]: enqueue the unfinished cells for `wgml worker`s instead of training here')
+    .option('--collect', 'with --queue: fetch the finished cells and write the report')
+    .option('--status', 'with --queue: show every cell (waiting, active on which worker, done, failed) and an ETA')
+    .option('--attempts <n>', 'with --queue: tries per cell before it is marked failed', '3')
     .action(async (grid: string, o: ExperimentCli, cmd: Command) => {
       if (!PROTOCOLS.includes(o.protocol as Protocol)) throw new Error(`--protocol: expected ${PROTOCOLS.join(' or ')}, got '${o.protocol}'`);
       const progress = createProgress();
@@ -50,6 +70,7 @@ export function registerExperiment(program: Command): void {
           seeds: optionalPositiveInt('seeds', o.seeds), jobs: optionalPositiveInt('jobs', o.jobs),
           data: o.data, ood: o.ood, epochs: optionalPositiveInt('epochs', o.epochs),
           adapter: globalOptions(cmd).adapter, gradcam: o.gradcam, reportOnly: o.reportOnly,
+          queue: o.queue, collect: o.collect, status: o.status, attempts: optionalPositiveInt('attempts', o.attempts),
           command: ['wgml', ...process.argv.slice(2)].join(' '),
           signal: abort.signal,
           onLog: (m) => {
@@ -66,6 +87,22 @@ export function registerExperiment(program: Command): void {
           },
         });
         progress.stop();
+        if (r.status) {
+          printStatus(r.status);
+          return;
+        }
+        if (r.queued) {
+          const q = r.queued;
+          console.log(`${r.cells.length} cells: ${q.added.length} enqueued, ${q.present.length} already in the queue, ${q.retried.length} failed before and retried, ${r.cells.length - q.added.length - q.present.length - q.retried.length} already finished here`);
+          console.log(`start workers with: wgml worker --queue ${o.queue}; then: wgml experiment ${grid} --out ${o.out} --queue ${o.queue} --status | --collect`);
+          return;
+        }
+        if (r.collected) {
+          const c = r.collected;
+          console.log(`${r.cells.length} cells: ${c.local.length + c.fetched.length} finished (${c.fetched.length} fetched now), ${c.failed.length} failed, ${c.unfinished.length} not finished yet`);
+          for (const f of c.failed) console.log(`  failed ${f.id}: ${f.message.split('\n')[0]}`);
+          if (c.failed.length) process.exitCode = 1;
+        }
         const run = r.run;
         if (run) {
           console.log(`${r.cells.length} cells: ${run.reused.length} already finished, ${run.finished.length} trained now, ${run.failed.length} failed, ${run.interrupted.length} interrupted (${(run.seconds / 60).toFixed(1)} min)`);

@@ -11,6 +11,7 @@ import { registerGradcam } from './gradcam.js';
 import { registerMasks } from './masks.js';
 import { registerExperiment } from './experiment.js';
 import { registerBench } from './bench.js';
+import { registerWorker } from './worker.js';
 import { DatasetError } from '../data/errors.js';
 
 export function buildProgram(): Command {
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerMasks(program);
   registerExperiment(program);
   registerBench(program);
+  registerWorker(program);
   return program;
 }
 

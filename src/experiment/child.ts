@@ -19,6 +19,9 @@ function send(m: FromChild): Promise<void> {
 let stop = false;
 // Ctrl-C reaches the whole process group: finish the current step, keep the last checkpoint.
 process.on('SIGINT', () => (stop = true));
+// A parent killed outright (SIGKILL, a lost machine) closes the IPC channel: end at once, so no
+// orphan trains on while a queue retries the cell elsewhere. The last epoch checkpoint stays.
+process.on('disconnect', () => process.exit(1));
 
 process.on('message', (m: ToChild) => {
   if (m.type === 'stop') {

@@ -6,9 +6,13 @@ import { writeFileAtomicSync } from '../nn/atomic_write.js';
 import { GRID_NAMES, namedGrid, type Grid, type GridName } from './grid.js';
 import { readGridFile } from './grid_file.js';
 import { resolveGrid, type Protocol, type ResolvedCell } from './protocol.js';
-import { runGrid, type GridProgress, type RunGridSummary } from './runner.js';
+import { prepareSynthetic, runGrid, type CellFailure, type GridProgress, type RunGridSummary } from './runner.js';
 import { writeReport, type ExperimentReport } from './report.js';
 import { readCellResult, type CellResult } from './cell.js';
+import { openQueue } from '../queue/queue_client.js';
+import { enqueueCells, type EnqueueSummary } from '../queue/enqueue.js';
+import { collectResults, type CollectSummary } from '../queue/collect.js';
+import { gridStatus, type GridStatus } from '../queue/status.js';
 
 export interface ExperimentOptions {
   /** table1 | table2 | ablation, or a YAML/JSON grid file. */
@@ -26,6 +30,14 @@ export interface ExperimentOptions {
   gradcam?: boolean;
   /** Only rebuild the report from the cells already finished. */
   reportOnly?: boolean;
+  /** A Redis URL: enqueue the unfinished cells for `wgml worker`s instead of training them here. */
+  queue?: string;
+  /** With `queue`: fetch the finished cells' results and write the report. */
+  collect?: boolean;
+  /** With `queue`: report where every cell is; change nothing. */
+  status?: boolean;
+  /** With `queue`: tries per cell before it is marked failed (default 3). */
+  attempts?: number;
   /** The command line, for the report. */
   command?: string;
   signal?: AbortSignal;
@@ -38,6 +50,9 @@ export interface ExperimentOutcome {
   cells: ResolvedCell[];
   run: RunGridSummary | null;
   report: ExperimentReport | null;
+  queued?: EnqueueSummary;
+  collected?: CollectSummary;
+  status?: GridStatus;
 }
 
 export function loadGrid(name: string, seeds: number[]): Grid {
@@ -78,24 +93,61 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
   const protocol = o.protocol ?? 'quick';
   const seedCount = o.seeds ?? 3;
   if (!Number.isInteger(seedCount) || seedCount < 1) throw new RangeError(`--seeds: expected a positive integer, got ${seedCount}`);
+  if ((o.collect || o.status) && !o.queue) throw new Error('--collect and --status need --queue redis://HOST:PORT');
+  if (o.collect && o.status) throw new Error('--collect and --status: choose one');
   const grid = loadGrid(o.grid, Array.from({ length: seedCount }, (_, i) => i));
   const dir = resolve(o.out);
   const cells = resolveGrid(grid, { protocol, dir, data: o.data, ood: o.ood, override: o.epochs ? { epochs: o.epochs } : undefined });
+  if (o.queue && o.status) {
+    const q = await openQueue(o.queue);
+    try {
+      return { grid, cells, run: null, report: null, status: await gridStatus(q, cells, dir) };
+    } finally {
+      await q.close();
+    }
+  }
   mkdirSync(dir, { recursive: true });
   const unlock = lock(dir);
   try {
-    writeFileAtomicSync(join(dir, 'experiment.json'), new TextEncoder().encode(JSON.stringify({ grid, protocol, cells }, null, 2) + '\n'));
     const t0 = performance.now();
-    const run = o.reportOnly ? null : await runGrid(cells, { jobs: o.jobs, adapter: o.adapter, signal: o.signal, onProgress: o.onProgress, onLog: o.onLog });
-    const results = run?.results ?? cells.map(readCellResult).filter((r): r is CellResult => r !== null);
-    if (results.length === 0) return { grid, cells, run, report: null };
+    let run: RunGridSummary | null = null;
+    let results: CellResult[];
+    let failures: CellFailure[] = [];
+    let collected: CollectSummary | undefined;
+    if (o.queue) {
+      const q = await openQueue(o.queue);
+      try {
+        if (!o.collect) {
+          writeExperimentFile(dir, grid, protocol, cells);
+          // Workers on shared storage read these; --collect's GradCAM sheets read them here.
+          await prepareSynthetic(cells, o.onLog ?? (() => {}));
+          const queued = await enqueueCells(q.queue, cells.filter((c) => !readCellResult(c)), dir, { attempts: o.attempts });
+          return { grid, cells, run: null, report: null, queued };
+        }
+        collected = await collectResults(q, cells, dir);
+      } finally {
+        await q.close();
+      }
+      results = collected.results;
+      failures = collected.failed;
+    } else {
+      writeExperimentFile(dir, grid, protocol, cells);
+      run = o.reportOnly ? null : await runGrid(cells, { jobs: o.jobs, adapter: o.adapter, signal: o.signal, onProgress: o.onProgress, onLog: o.onLog });
+      results = run?.results ?? cells.map(readCellResult).filter((r): r is CellResult => r !== null);
+      failures = run?.failed ?? [];
+    }
+    if (results.length === 0) return { grid, cells, run, report: null, collected };
     const report = await writeReport({
-      dir, grid, cells, results, protocol, adapter: o.adapter, gradcam: o.gradcam,
+      dir, grid, cells, results, protocol, adapter: o.adapter, gradcam: o.gradcam, failures,
       command: o.command ?? `wgml experiment ${o.grid} --protocol ${protocol} --out ${o.out}`,
       wallSeconds: (performance.now() - t0) / 1000,
     });
-    return { grid, cells, run, report };
+    return { grid, cells, run, report, collected };
   } finally {
     unlock();
   }
+}
+
+function writeExperimentFile(dir: string, grid: Grid, protocol: Protocol, cells: ResolvedCell[]): void {
+  writeFileAtomicSync(join(dir, 'experiment.json'), new TextEncoder().encode(JSON.stringify({ grid, protocol, cells }, null, 2) + '\n'));
 }

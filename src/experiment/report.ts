@@ -48,6 +48,7 @@ export interface ExperimentReport {
   results: CellResult[];
   wallSeconds: number;
   command: string;
+  failures: { id: string; message: string }[];
 }
 
 /** The o.o.d. split a cell reports: an --ood dataset when given, else the data's 'ood-test'. */
@@ -190,6 +191,8 @@ export interface WriteReportOptions {
   gradcam?: boolean;
   /** Frames per contact sheet (default 16). */
   sheetFrames?: number;
+  /** Cells that failed, with their errors: the report lists them. */
+  failures?: { id: string; message: string }[];
 }
 
 export async function writeReport(o: WriteReportOptions): Promise<ExperimentReport> {
@@ -222,7 +225,7 @@ export async function writeReport(o: WriteReportOptions): Promise<ExperimentRepo
   }
   const report: ExperimentReport = {
     grid: o.grid.name, protocol: o.protocol, data, oodSplit, cells: o.cells.length, finished: o.results.length,
-    groups, results: o.results, wallSeconds: o.wallSeconds, command: o.command,
+    groups, results: o.results, wallSeconds: o.wallSeconds, command: o.command, failures: o.failures ?? [],
   };
   writeFileAtomicSync(join(o.dir, 'report.json'), new TextEncoder().encode(JSON.stringify(report, null, 2) + '\n'));
   writeFileAtomicSync(join(o.dir, 'report.md'), new TextEncoder().encode(markdown(report, plots)));
@@ -245,6 +248,7 @@ function markdown(r: ExperimentReport, plots: string[]): string {
   else if (r.grid === 'ablation') lines.push(ablationMd(r.groups));
   else lines.push(oodTableMd(r.groups, {}));
   if (missing.length) lines.push('', `Not finished (failed or not run; see each cell's error.json): ${missing.join(', ')}.`);
+  for (const f of r.failures) lines.push('', `Failed: ${f.id}: ${f.message.split('\n')[0]}`);
   lines.push('', '## Per cell', '', table(
     ['cell', 'seed', 'best epoch', 'best val', 'i.d. acc', 'o.o.d. acc', 'minutes'],
     r.results.map((c) => [c.id, String(c.seed), String(c.bestEpoch), (c.bestValAcc * 100).toFixed(1), fmtAcc(c.splits.find((s) => s.split === 'test')), fmtAcc(oodOf(c)), (c.seconds / 60).toFixed(1)]),

@@ -2,16 +2,11 @@
 // (child.ts). Finished cells are never recomputed; a failed cell is recorded (error.json and
 // its stderr in the cell's directory) and the others go on; a stop request (Ctrl-C) lets every
 // running cell finish its current step, keeps its last epoch checkpoint, and launches nothing new.
-import { fork, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { synthesize, isCurrentSynthOutput } from '../data/index.js';
 import { syntheticDir } from '../train/trainer.js';
-import { writeFileAtomicSync } from '../nn/atomic_write.js';
 import { readCellResult, type CellResult } from './cell.js';
+import { runCellProcess } from './cell_process.js';
 import type { ResolvedCell } from './protocol.js';
-import type { FromChild, ToChild } from './child.js';
 
 export interface RunningCell {
   id: string;
@@ -55,15 +50,8 @@ export interface RunGridSummary {
   seconds: number;
 }
 
-/** The child entry next to this module: .ts under tsx (tests, development), .js when built. */
-function childEntry(): { path: string; execArgv: string[] } {
-  const here = fileURLToPath(import.meta.url);
-  const ts = here.endsWith('.ts');
-  return { path: join(here, '..', ts ? 'child.ts' : 'child.js'), execArgv: ts ? ['--import', 'tsx'] : [] };
-}
-
 /** Draws the built-in synthetic datasets the cells need, one at a time, before any cell starts. */
-async function prepareSynthetic(cells: ResolvedCell[], log: (m: string) => void): Promise<void> {
+export async function prepareSynthetic(cells: ResolvedCell[], log: (m: string) => void): Promise<void> {
   const seen = new Set<string>();
   for (const c of cells) {
     if (c.config.data) continue;
@@ -76,11 +64,6 @@ async function prepareSynthetic(cells: ResolvedCell[], log: (m: string) => void)
       await synthesize({ out: dir, ...opts });
     }
   }
-}
-
-function tail(path: string, lines = 30): string {
-  if (!existsSync(path)) return '';
-  return readFileSync(path, 'utf8').split('\n').filter((l) => l && !l.startsWith('Warning: maxDynamic')).slice(-lines).join('\n');
 }
 
 export async function runGrid(cells: ResolvedCell[], o: RunGridOptions = {}): Promise<RunGridSummary> {
@@ -101,13 +84,13 @@ export async function runGrid(cells: ResolvedCell[], o: RunGridOptions = {}): Pr
   const finished: string[] = [];
   const failed: CellFailure[] = [];
   const interrupted: string[] = [];
-  const running = new Map<string, { cell: ResolvedCell; child: ChildProcess; at: RunningCell }>();
+  const running = new Map<string, RunningCell>();
   const totalEpochs = cells.reduce((a, c) => a + c.config.epochs, 0);
   const report = () => {
     let doneEpochs = cells.filter((c) => results.has(c.id)).reduce((a, c) => a + c.config.epochs, 0);
-    for (const { at } of running.values()) doneEpochs += Math.max(0, at.epoch - 1) + (at.batches ? at.batch / at.batches : 0);
+    for (const at of running.values()) doneEpochs += Math.max(0, at.epoch - 1) + (at.batches ? at.batch / at.batches : 0);
     o.onProgress?.({
-      total: cells.length, done: results.size, failed: failed.length, running: [...running.values()].map((r) => r.at),
+      total: cells.length, done: results.size, failed: failed.length, running: [...running.values()],
       fraction: totalEpochs ? doneEpochs / totalEpochs : 1,
     });
   };
@@ -115,50 +98,31 @@ export async function runGrid(cells: ResolvedCell[], o: RunGridOptions = {}): Pr
   if (pending.length === 0) return { results: cells.map((c) => results.get(c.id)!), reused, finished, failed, interrupted, seconds: 0 };
   await prepareSynthetic(pending, log);
 
-  const entry = childEntry();
   const stopping = () => o.signal?.aborted ?? false;
-  o.signal?.addEventListener('abort', () => {
-    for (const { child } of running.values()) child.send({ type: 'stop' } satisfies ToChild, () => {});
-  });
 
-  const runOne = (cell: ResolvedCell) =>
-    new Promise<void>((resolve) => {
-      mkdirSync(cell.config.out, { recursive: true });
-      const errPath = join(cell.config.out, 'stderr.log');
-      const child = fork(entry.path, [], { execArgv: entry.execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-      const errLog = createWriteStream(errPath);
-      child.stderr!.pipe(errLog);
-      const at: RunningCell = { id: cell.id, epoch: 0, epochs: cell.config.epochs, batch: 0, batches: 0 };
-      running.set(cell.id, { cell, child, at });
-      let outcome: FromChild | null = null;
-      child.on('message', (m: FromChild) => {
-        if (m.type === 'epoch') {
-          Object.assign(at, { epoch: m.epoch, epochs: m.epochs, batch: m.batch, batches: m.batches });
-          report();
-        } else if (m.type === 'log') log(`${cell.id}: ${m.message}`);
-        else outcome = m;
-      });
-      child.on('exit', (code, signal) => {
-        errLog.end(() => {
-          running.delete(cell.id);
-          const o2 = outcome as FromChild | null;
-          if (o2?.type === 'done') {
-            results.set(cell.id, o2.result);
-            finished.push(cell.id);
-          } else if (o2?.type === 'interrupted') {
-            interrupted.push(cell.id);
-          } else {
-            const why = o2?.type === 'failed' ? o2.message : `the cell's process ended (${signal ? `signal ${signal}` : `exit code ${code}`}) without a result\n${tail(errPath)}`;
-            failed.push({ id: cell.id, message: why });
-            writeFileAtomicSync(join(cell.config.out, 'error.json'), new TextEncoder().encode(JSON.stringify({ id: cell.id, hash: cell.hash, message: why, at: new Date().toISOString() }, null, 2) + '\n'));
-            log(`cell ${cell.id} failed: ${why.split('\n')[0]}`);
-          }
-          report();
-          resolve();
-        });
-      });
-      child.send({ type: 'run', cell, adapter: o.adapter } satisfies ToChild);
+  const runOne = async (cell: ResolvedCell) => {
+    const at: RunningCell = { id: cell.id, epoch: 0, epochs: cell.config.epochs, batch: 0, batches: 0 };
+    running.set(cell.id, at);
+    const r = await runCellProcess(cell, {
+      adapter: o.adapter,
+      signal: o.signal,
+      onPosition: (p) => {
+        Object.assign(at, p);
+        report();
+      },
+      onLog: (m) => log(`${cell.id}: ${m}`),
     });
+    running.delete(cell.id);
+    if (r.type === 'done') {
+      results.set(cell.id, r.result);
+      finished.push(cell.id);
+    } else if (r.type === 'interrupted') interrupted.push(cell.id);
+    else {
+      failed.push({ id: cell.id, message: r.message });
+      log(`cell ${cell.id} failed: ${r.message.split('\n')[0]}`);
+    }
+    report();
+  };
 
   const queue = [...pending];
   const worker = async () => {
