@@ -29,6 +29,7 @@ interface ExperimentCli {
   epochs?: string;
   gradcam: boolean;
   reportOnly?: boolean;
+  reuse?: string;
   queue?: string;
   collect?: boolean;
   status?: boolean;
@@ -49,6 +50,7 @@ export function registerExperiment(program: Command): void {
     .option('--epochs <n>', "override the protocol's epochs (a shorter trial)")
     .option('--no-gradcam', 'skip the GradCAM contact sheets')
     .option('--report-only', 'rebuild the report from finished cells; train nothing')
+    .option('--reuse <dir>', "take finished cells with the same config from another experiment directory (e.g. Table 2's baseline from Table 1)")
     .option('--queue <redis-url>', 'redis://HOST:PORT[/db]: enqueue the unfinished cells for `wgml worker`s instead of training here')
     .option('--collect', 'with --queue: fetch the finished cells and write the report')
     .option('--status', 'with --queue: show every cell (waiting, active on which worker, done, failed) and an ETA')
@@ -70,7 +72,7 @@ export function registerExperiment(program: Command): void {
           seeds: optionalPositiveInt('seeds', o.seeds), jobs: optionalPositiveInt('jobs', o.jobs),
           data: o.data, ood: o.ood, epochs: optionalPositiveInt('epochs', o.epochs),
           adapter: globalOptions(cmd).adapter, gradcam: o.gradcam, reportOnly: o.reportOnly,
-          queue: o.queue, collect: o.collect, status: o.status, attempts: optionalPositiveInt('attempts', o.attempts),
+          reuse: o.reuse, queue: o.queue, collect: o.collect, status: o.status, attempts: optionalPositiveInt('attempts', o.attempts),
           command: ['wgml', ...process.argv.slice(2)].join(' '),
           signal: abort.signal,
           onLog: (m) => {

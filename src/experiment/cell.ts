@@ -31,6 +31,8 @@ export interface CellResult {
   bestValAcc: number;
   splits: SplitSummary[];
   finishedAt: string;
+  /** Set when the result was taken from another experiment's cell with the same config (`--reuse`). */
+  reusedFrom?: string;
 }
 
 export class CellInterrupted extends Error {

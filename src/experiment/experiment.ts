@@ -9,6 +9,7 @@ import { resolveGrid, type Protocol, type ResolvedCell } from './protocol.js';
 import { prepareSynthetic, runGrid, type CellFailure, type GridProgress, type RunGridSummary } from './runner.js';
 import { writeReport, type ExperimentReport } from './report.js';
 import { readCellResult, type CellResult } from './cell.js';
+import { adoptFinishedCells } from './adopt.js';
 import { openQueue } from '../queue/queue_client.js';
 import { enqueueCells, type EnqueueSummary } from '../queue/enqueue.js';
 import { collectResults, type CollectSummary } from '../queue/collect.js';
@@ -28,6 +29,8 @@ export interface ExperimentOptions {
   epochs?: number;
   adapter?: string;
   gradcam?: boolean;
+  /** Another experiment directory whose finished cells with the same config are taken over. */
+  reuse?: string;
   /** Only rebuild the report from the cells already finished. */
   reportOnly?: boolean;
   /** A Redis URL: enqueue the unfinished cells for `wgml worker`s instead of training them here. */
@@ -50,6 +53,8 @@ export interface ExperimentOutcome {
   cells: ResolvedCell[];
   run: RunGridSummary | null;
   report: ExperimentReport | null;
+  /** Cells taken from the --reuse directory. */
+  adopted?: string[];
   queued?: EnqueueSummary;
   collected?: CollectSummary;
   status?: GridStatus;
@@ -110,6 +115,8 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
   const unlock = lock(dir);
   try {
     const t0 = performance.now();
+    const adopted = o.reuse && !o.collect ? adoptFinishedCells(cells, o.reuse) : [];
+    if (adopted.length) o.onLog?.(`${adopted.length} cell(s) with the same config taken from ${o.reuse}: ${adopted.join(', ')}`);
     let run: RunGridSummary | null = null;
     let results: CellResult[];
     let failures: CellFailure[] = [];
@@ -122,7 +129,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
           // Workers on shared storage read these; --collect's GradCAM sheets read them here.
           await prepareSynthetic(cells, o.onLog ?? (() => {}));
           const queued = await enqueueCells(q.queue, cells.filter((c) => !readCellResult(c)), dir, { attempts: o.attempts });
-          return { grid, cells, run: null, report: null, queued };
+          return { grid, cells, run: null, report: null, adopted, queued };
         }
         collected = await collectResults(q, cells, dir);
       } finally {
@@ -136,13 +143,13 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
       results = run?.results ?? cells.map(readCellResult).filter((r): r is CellResult => r !== null);
       failures = run?.failed ?? [];
     }
-    if (results.length === 0) return { grid, cells, run, report: null, collected };
+    if (results.length === 0) return { grid, cells, run, report: null, adopted, collected };
     const report = await writeReport({
       dir, grid, cells, results, protocol, adapter: o.adapter, gradcam: o.gradcam, failures,
       command: o.command ?? `wgml experiment ${o.grid} --protocol ${protocol} --out ${o.out}`,
       wallSeconds: (performance.now() - t0) / 1000,
     });
-    return { grid, cells, run, report, collected };
+    return { grid, cells, run, report, adopted, collected };
   } finally {
     unlock();
   }

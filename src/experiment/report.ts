@@ -251,8 +251,10 @@ function markdown(r: ExperimentReport, plots: string[]): string {
   for (const f of r.failures) lines.push('', `Failed: ${f.id}: ${f.message.split('\n')[0]}`);
   lines.push('', '## Per cell', '', table(
     ['cell', 'seed', 'best epoch', 'best val', 'i.d. acc', 'o.o.d. acc', 'minutes'],
-    r.results.map((c) => [c.id, String(c.seed), String(c.bestEpoch), (c.bestValAcc * 100).toFixed(1), fmtAcc(c.splits.find((s) => s.split === 'test')), fmtAcc(oodOf(c)), (c.seconds / 60).toFixed(1)]),
+    r.results.map((c) => [c.reusedFrom ? `${c.id}¹` : c.id, String(c.seed), String(c.bestEpoch), (c.bestValAcc * 100).toFixed(1), fmtAcc(c.splits.find((s) => s.split === 'test')), fmtAcc(oodOf(c)), (c.seconds / 60).toFixed(1)]),
   ));
+  const reused = r.results.filter((c) => c.reusedFrom);
+  if (reused.length) lines.push('', `¹ Not trained in this experiment: the finished cell with the same config (hash) in ${[...new Set(reused.map((c) => c.reusedFrom!.replace(/\/cells\/[^/]+$/, '')))].join(', ')} (\`--reuse\`): ${reused.map((c) => `${c.id} ← ${c.reusedFrom!.split('/').pop()}`).join(', ')}.`);
   if (plots.length) lines.push('', '## Plots', '', ...plots.map((p) => `![${p}](${p})`));
   const sheets = r.groups.filter((g) => g.gradcamSheet);
   if (sheets.length) {

@@ -60,6 +60,21 @@ describe('wgml experiment', () => {
     expect([...r2.run!.reused].sort()).toEqual(ids);
     expect(r2.run!.finished).toEqual([]);
     expect(ids.map((id) => statSync(join(out, 'cells', id, 'cell.json')).mtimeMs)).toEqual(mtimes);
+
+    // Another experiment with a group of the same config takes those cells over with --reuse.
+    const g = gridFile('baseline', `  data: ${data}\nname: baseline\nseeds: [0, 1]\ngrid:\n  method: [none]\n`);
+    const other = join(root, 'baseline');
+    const r3 = await runExperiment({ grid: g, out: other, reuse: out, adapter, gradcam: false });
+    expect(r3.adopted).toEqual(['none-seed0', 'none-seed1']);
+    expect(r3.run!.finished).toEqual([]);
+    for (const id of ['none-seed0', 'none-seed1']) {
+      const mine = JSON.parse(readFileSync(join(other, 'cells', id, 'cell.json'), 'utf8')) as { reusedFrom: string; splits: unknown; hash: string };
+      const theirs = JSON.parse(readFileSync(join(out, 'cells', id, 'cell.json'), 'utf8')) as { splits: unknown; hash: string };
+      expect(mine.reusedFrom).toBe(join(out, 'cells', id));
+      expect([mine.splits, mine.hash]).toEqual([theirs.splits, theirs.hash]);
+      expect(readFileSync(join(other, 'cells', id, 'best.safetensors')).equals(readFileSync(join(out, 'cells', id, 'best.safetensors')))).toBe(true);
+    }
+    expect(readFileSync(join(other, 'report.md'), 'utf8')).toContain(`¹ Not trained in this experiment: the finished cell with the same config (hash) in ${out} (\`--reuse\`): none-seed0 ← none-seed0, none-seed1 ← none-seed1.`);
   }, SLOW);
 
   it('a failing cell is recorded with its error; the other cells finish and the report says what is missing', async () => {
