@@ -2,9 +2,13 @@
 // fragments memory; training reuses the same shapes every step, so free lists keyed by a
 // size class make allocation flat after the first step.
 //
-// A released buffer is not reusable at once: queue.writeBuffer lands before the next submit,
-// so a buffer still referenced by unsubmitted commands could be overwritten under them.
-// Released buffers therefore wait in `pending` until the encoder says the submit happened.
+// When a released buffer may be reused depends on who writes it next. Commands in one command
+// buffer run in order, so a later kernel writing a storage buffer cannot overtake an earlier
+// kernel reading it; and host writes of storage buffers go through Encoder.write, which submits
+// the commands encoded so far first. A storage (or readback) buffer is therefore reusable the
+// moment it is released — a step's backward pass reuses the activations it has finished with.
+// A uniform buffer is written with queue.writeBuffer straight away, which lands before the
+// pending commands are submitted: it waits in `pending` until the encoder says they were.
 
 export type BufferKind = 'storage' | 'uniform' | 'readback';
 
@@ -37,10 +41,14 @@ export class BufferPool {
   private readonly free = new Map<string, GPUBuffer[]>();
   private pending: PooledBuffer[] = [];
   private live = new Set<GPUBuffer>();
+  /** Buffers handed out since the last `trimIdle()`. */
+  private used = new Set<GPUBuffer>();
   /** Bytes held by callers (size-class bytes), including buffers waiting for their submit. */
   bytesInUse = 0;
   /** Bytes of every GPU buffer the pool owns, free or not. */
   bytesAllocated = 0;
+  /** The most bytes held by callers at once since the pool was made or `resetPeak()`. */
+  peakBytesInUse = 0;
   buffersCreated = 0;
 
   constructor(private readonly device: GPUDevice) {}
@@ -50,29 +58,31 @@ export class BufferPool {
       throw new RangeError(`buffer of ${bytes} bytes requested for ${label}`);
     }
     const size = sizeClass(bytes);
-    const key = `${kind}:${size}`;
-    let buffer = this.free.get(key)?.pop();
+    let buffer = this.free.get(`${kind}:${size}`)?.pop();
     if (!buffer) {
       buffer = this.device.createBuffer({ size, usage: USAGE[kind], label: `${label}[${kind} ${size}B]` });
       this.bytesAllocated += size;
       this.buffersCreated++;
     } else {
-      buffer.label = `${label}[${kind} ${size}B]`;
+      buffer.label = `${label}[${kind} ${buffer.size}B]`;
     }
     this.live.add(buffer);
-    this.bytesInUse += size;
+    this.used.add(buffer);
+    this.bytesInUse += buffer.size;
+    if (this.bytesInUse > this.peakBytesInUse) this.peakBytesInUse = this.bytesInUse;
     return { buffer, bytes, kind };
   }
 
   /**
-   * Returns a buffer; it becomes reusable after the next submit (see `afterSubmit`), or at
-   * once with `submitted` when every command that used it has already been submitted.
+   * Returns a buffer. Storage and readback buffers are reusable at once (see the top of this
+   * file); a uniform buffer after the next submit (`afterSubmit`), or at once with `submitted`
+   * when every command that used it has already been submitted.
    */
   release(b: PooledBuffer, submitted = false): void {
     if (!this.live.delete(b.buffer)) {
       throw new Error(`buffer ${b.buffer.label} released twice or not from this pool`);
     }
-    if (submitted) this.recycle(b);
+    if (submitted || b.kind !== 'uniform') this.recycle(b);
     else this.pending.push(b);
   }
 
@@ -90,6 +100,28 @@ export class BufferPool {
     this.pending = [];
   }
 
+  /**
+   * Destroys the free buffers nobody has taken since the previous call (the trainer calls it once
+   * an epoch), so memory of a shape that is no longer used — a one-off evaluation batch, the
+   * first step's extras — goes back to the driver. Returns the bytes freed.
+   */
+  trimIdle(): number {
+    let freed = 0;
+    for (const [key, list] of this.free) {
+      const keep = list.filter((buf) => this.used.has(buf));
+      for (const buf of list) {
+        if (this.used.has(buf)) continue;
+        freed += buf.size;
+        buf.destroy();
+      }
+      if (keep.length) this.free.set(key, keep);
+      else this.free.delete(key);
+    }
+    this.bytesAllocated -= freed;
+    this.used = new Set(this.live);
+    return freed;
+  }
+
   /** Destroys every free buffer (e.g. between runs that use different shapes). */
   trim(): void {
     for (const list of this.free.values()) {
@@ -99,11 +131,17 @@ export class BufferPool {
       }
     }
     this.free.clear();
+    this.used = new Set(this.live);
   }
 
-  stats(): { bytesInUse: number; bytesAllocated: number; buffersCreated: number; live: number } {
+  resetPeak(): void {
+    this.peakBytesInUse = this.bytesInUse;
+  }
+
+  stats(): { bytesInUse: number; peakBytesInUse: number; bytesAllocated: number; buffersCreated: number; live: number } {
     return {
       bytesInUse: this.bytesInUse,
+      peakBytesInUse: this.peakBytesInUse,
       bytesAllocated: this.bytesAllocated,
       buffersCreated: this.buffersCreated,
       live: this.live.size,

@@ -37,6 +37,9 @@ export interface EpochMetrics {
   images_per_sec: number;
   seconds: number;
   gpu_bytes_in_use: number;
+  /** The most bytes held at once during the epoch (training steps and validation). */
+  gpu_peak_bytes_in_use: number;
+  /** What the pool holds after returning the buffers the epoch did not use. */
   gpu_bytes_allocated: number;
   best: boolean;
 }
@@ -196,6 +199,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, opts: {
       const batches = Math.ceil(order.length / config.batch);
       hooks.onEpochStart?.(epoch, config.epochs, batches);
       const e0 = performance.now();
+      rt.pool.resetPeak();
       let lossSum = 0;
       let correct = 0;
       let seen = 0;
@@ -254,6 +258,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, opts: {
         bestEpoch: best ? epoch : state.bestEpoch,
         rng: { shuffle: shuffle.getState(), augment: aug.getRngState() },
       };
+      rt.pool.trimIdle();
       const pool = rt.pool.stats();
       const m: EpochMetrics = {
         epoch,
@@ -264,6 +269,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, opts: {
         images_per_sec: seen / trainSecs,
         seconds: (performance.now() - e0) / 1000,
         gpu_bytes_in_use: pool.bytesInUse,
+        gpu_peak_bytes_in_use: pool.peakBytesInUse,
         gpu_bytes_allocated: pool.bytesAllocated,
         best,
       };

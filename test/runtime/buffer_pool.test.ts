@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { sizeClass } from '../../src/kernels/buffer_pool.js';
-import { relu } from '../../src/kernels/elementwise.js';
+import { BufferPool, sizeClass } from '../../src/kernels/buffer_pool.js';
+import { fill, relu } from '../../src/kernels/elementwise.js';
 import { gpuRuntime } from '../helpers/gpu.js';
 import { uniform } from '../helpers/random.js';
 
@@ -49,6 +49,66 @@ describe('buffer pool', () => {
     for (let i = 0; i < 50; i++) await step();
     expect(rt.pool.stats().bytesAllocated).toBe(base);
     expect(first[0]).toBe(Math.max(0, data[0]!));
+  });
+
+  it('reuses a storage buffer released mid-batch at once; kernels encoded earlier still read the old contents', async () => {
+    const rt = await gpuRuntime();
+    const n = 1531;
+    const data = uniform(n, 11);
+    const other = uniform(n, 12);
+    const a = rt.upload(data, 'a');
+    const b = rt.allocF32(n, 'b');
+    relu(rt, n, a, b);
+    expect(rt.encoder.idle).toBe(false);
+    rt.release(a);
+    // A kernel writes the reused buffer after relu read it: command order keeps relu's input.
+    const c = rt.allocF32(n, 'c');
+    expect(c.buffer).toBe(a.buffer);
+    fill(rt, n, c, -7);
+    const d = rt.allocF32(n, 'd');
+    relu(rt, n, c, d);
+    rt.release(c);
+    // A host write into a reused buffer: Encoder.write submits what reads the old contents first.
+    const e = rt.upload(other, 'e');
+    expect(e.buffer).toBe(a.buffer);
+    const [bOut, dOut, eOut] = [await rt.readF32(b, n), await rt.readF32(d, n), await rt.readF32(e, n)];
+    expect(bOut).toEqual(data.map((v) => Math.max(0, v)));
+    expect(dOut.every((v) => v === 0)).toBe(true);
+    expect(eOut).toEqual(other);
+    for (const x of [b, d, e]) rt.release(x);
+  });
+
+  it('keeps a released uniform buffer until the submit: queue.writeBuffer would overtake the pending commands', async () => {
+    const rt = await gpuRuntime();
+    const pool = new BufferPool(rt.device);
+    const u = pool.acquire(64, 'uniform', 'u');
+    pool.release(u);
+    const v = pool.acquire(64, 'uniform', 'v');
+    expect(v.buffer).not.toBe(u.buffer);
+    pool.afterSubmit();
+    expect(pool.acquire(64, 'uniform', 'w').buffer).toBe(u.buffer);
+    pool.trim();
+  });
+
+  it('trimIdle destroys the free buffers nobody took since the previous call', async () => {
+    const rt = await gpuRuntime();
+    const pool = new BufferPool(rt.device);
+    const a = pool.acquire(10_000, 'storage', 'a');
+    const b = pool.acquire(1_000_000, 'storage', 'b');
+    pool.release(a);
+    pool.release(b);
+    const all = pool.stats().bytesAllocated;
+    expect(pool.trimIdle()).toBe(0); // both used since the pool began
+    pool.release(pool.acquire(10_000, 'storage', 'a again'));
+    expect(pool.trimIdle()).toBe(b.buffer.size);
+    expect(pool.stats().bytesAllocated).toBe(all - b.buffer.size);
+    // A buffer still held is never trimmed, and is "used" for the next round.
+    const held = pool.acquire(10_000, 'storage', 'held');
+    expect(pool.trimIdle()).toBe(0);
+    pool.release(held);
+    expect(pool.trimIdle()).toBe(0);
+    expect(pool.trimIdle()).toBe(held.buffer.size);
+    expect(pool.stats().bytesAllocated).toBe(0);
   });
 
   it('refuses a double release', async () => {

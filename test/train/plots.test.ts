@@ -18,6 +18,7 @@ function metricsLine(epoch: number, over: Record<string, unknown> = {}): string 
     images_per_sec: 120.5,
     seconds: 3.2,
     gpu_bytes_in_use: 1000,
+    gpu_peak_bytes_in_use: 1500,
     gpu_bytes_allocated: 2000,
     best: epoch <= 3,
     ...over,
