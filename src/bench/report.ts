@@ -35,6 +35,30 @@ export interface BenchResult {
   cases: CaseResult[];
 }
 
+/**
+ * Cases of later runs (e.g. `--only` runs that finished a suite cut short) added to `main`: a case
+ * of the same name is replaced, a new one goes after the last case of its family (the first two
+ * words of its name: "conv cifar", "training step"). Each run's date and settings stay in meta.
+ */
+export function mergeResults(main: BenchResult, others: { file: string; result: BenchResult }[]): BenchResult {
+  const cases = [...main.cases];
+  const family = (name: string) => name.split(' ').slice(0, 2).join(' ');
+  for (const { result } of others) {
+    for (const c of result.cases) {
+      const same = cases.findIndex((x) => x.name === c.name);
+      if (same >= 0) {
+        cases[same] = c;
+        continue;
+      }
+      let at = -1;
+      cases.forEach((x, i) => family(x.name) === family(c.name) && (at = i));
+      cases.splice(at >= 0 ? at + 1 : cases.length, 0, c);
+    }
+  }
+  const mergedFrom = others.map(({ file, result }) => ({ file, date: result.meta.date, samples: result.meta.samples, cases: result.cases.map((c) => c.name) }));
+  return { meta: { ...main.meta, mergedFrom: [...((main.meta.mergedFrom as unknown[]) ?? []), ...mergedFrom] }, cases };
+}
+
 const f = (v: number | null | undefined, d = 1) => (v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d));
 
 function cell(e: EngineResult | undefined): string {
@@ -51,6 +75,10 @@ export function markdown(r: BenchResult): string {
     '',
     `Adapter: ${m.adapterName} (${m.adapter}); ${m.date}; ${m.host}. ${m.timing}`,
     '',
+    ...((m.mergedFrom as { file: string; date: string; samples: number; cases: string[] }[] | undefined) ?? []).flatMap((x) => [
+      `Merged from a later run (${x.file}, ${x.date}, ${x.samples} samples): ${x.cases.length} case(s), each with its peers from that same run.`,
+      '',
+    ]),
     'Ratios are peer time / wgml time from the same run (> 1: wgml is faster). "skip": see the reasons below.',
     '',
     '## Peers',

@@ -17,15 +17,23 @@ export interface BenchCliOptions {
   maxCallSeconds?: string;
   maxEstimateMinutes?: string;
   report?: string;
+  merge?: string;
 }
 
 export async function runBenchCli(o: BenchCliOptions, adapter?: string): Promise<void> {
+  if (o.merge && !o.report) throw new Error('--merge needs --report <json> (the run the cases are added to)');
   if (o.report) {
     // Re-render the markdown and the chart of an earlier run from its JSON.
     const { readFileSync } = await import('node:fs');
     const { writeReport, renderChart } = await import('../bench/report.js');
     const base = o.report.replace(/\.json$/, '');
-    const r = JSON.parse(readFileSync(o.report, 'utf8'));
+    let r = JSON.parse(readFileSync(o.report, 'utf8'));
+    if (o.merge) {
+      const { mergeResults } = await import('../bench/report.js');
+      const { basename } = await import('node:path');
+      const others = o.merge.split(',').map((f) => f.trim()).filter(Boolean).map((file) => ({ file: basename(file), result: JSON.parse(readFileSync(file, 'utf8')) }));
+      r = mergeResults(r, others); // writeReport below rewrites the JSON with the merged cases
+    }
     writeReport(r, base);
     await renderChart(r, base);
     console.log(`wrote ${base}.md, ${base}.vl.json, ${base}.svg`);
@@ -55,6 +63,7 @@ export function registerBench(program: Command): void {
     .option('--samples <n>', 'timed samples per case (default 5, quick 2)')
     .option('--max-call-seconds <s>', 'a call slower than this is timed once only (default 120)')
     .option('--report <json>', 'only re-render the markdown and chart of an earlier run')
+    .option('--merge <json,…>', "with --report: add the cases of later runs (e.g. --only runs that finished a cut suite) to that run's JSON first")
     .option('--max-estimate-minutes <m>', "skip a peer's CIFAR-stem step estimated to take longer (default 8)")
     .action(async (o: BenchCliOptions, cmd: Command) => {
       await runBenchCli(o, globalOptions(cmd).adapter);

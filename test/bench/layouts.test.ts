@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { oihwToHwio, toTorchLayout, transpose2d } from '../../src/bench/tf_resnet18.js';
 import { relErr, stepCompare } from '../../src/bench/suite.js';
-import { markdown, chartSpec, type BenchResult } from '../../src/bench/report.js';
+import { markdown, chartSpec, mergeResults, type BenchResult } from '../../src/bench/report.js';
 
 describe('bench layouts', () => {
   it('OIHW → HWIO → OIHW is the identity and puts (o,i,h,w) at [h][w][i][o]', () => {
@@ -59,6 +59,17 @@ describe('bench report', () => {
     expect(md).toContain('20.0 ms (×2.00)');
     expect(md).toContain('tfjs-wasm: no Conv2DBackpropFilter — training step');
     expect(md).toContain('| training step | 160.00 | skip |');
+  });
+
+  it('merges later runs: same name replaced, new cases after their family, each run named in the report', () => {
+    const conv = (name: string, ms: number) => ({ name, tolerance: 1e-4, wgml: { ms, gflops: 1 } });
+    const main: BenchResult = { meta: { ...r.meta, samples: 3 }, cases: [conv('conv cifar a', 1), conv('conv cifar b', 2), conv('matmul 512³', 3)] };
+    const later: BenchResult = { meta: { ...r.meta, date: 'later', samples: 2 }, cases: [conv('conv cifar b', 20), conv('conv cifar c', 30)] };
+    const m = mergeResults(main, [{ file: 'later.json', result: later }]);
+    expect(m.cases.map((c) => [c.name, c.wgml.ms])).toEqual([['conv cifar a', 1], ['conv cifar b', 20], ['conv cifar c', 30], ['matmul 512³', 3]]);
+    expect(m.meta.mergedFrom).toEqual([{ file: 'later.json', date: 'later', samples: 2, cases: ['conv cifar b', 'conv cifar c'] }]);
+    expect(markdown(m)).toContain('Merged from a later run (later.json, later, 2 samples): 2 case(s), each with its peers from that same run.');
+    expect(main.cases.map((c) => c.wgml.ms)).toEqual([1, 2, 3]);
   });
 
   it('charts only measured ratios', () => {
