@@ -139,7 +139,11 @@ export function markdown(r: BenchResult): string {
       lines.push(`- ${p}: geometric mean ratio ×${gm.toFixed(2)} over ${rs.length} cases; wgml weakest: ${weakest.map((c) => `${c.name} ×${(c[p] as { ratio: number }).ratio.toFixed(2)}`).join('; ')}.`);
     }
   }
-  if (!m.finished) lines.push('', `**This run did not finish${m.stopped ? ` (stopped: ${m.stopped})` : ''}: the cases above are the ones it reached.**`);
+  const merged = ((m.mergedFrom as { cases: string[] }[] | undefined) ?? []).reduce((a, x) => a + x.cases.length, 0);
+  if (!m.finished) {
+    const reached = merged ? `the cases above are the ones it reached, and the ${merged} merged from later runs (named at the top)` : 'the cases above are the ones it reached';
+    lines.push('', `**This run did not finish${m.stopped ? ` (stopped: ${m.stopped})` : ''}: ${reached}.**`);
+  }
   return lines.join('\n') + '\n';
 }
 
