@@ -71,11 +71,15 @@ describe.each(CASES.map((c) => ({ ...c, stem: c.config.stem })))('PyTorch parity
   it('wgml → torch: torch loads wgml\'s checkpoint (strict); its training step matches the GPU\'s logits, loss, gradients (parameters and input) and running statistics, and the float64 reference to 1e-9', () => {
     // The comparisons live in test/nn/resnet_parity.ts, shared with the golden-fixture test.
     expect.hasAssertions();
+    // The torch side is a real training step of the named BasicBlock implementation.
+    expect(train.impl).toMatch(/^(torchvision|hand-written) BasicBlock$/);
+    expect(Array.from(train.logits)).toHaveLength(N * config.numClasses);
     expectMatchesTorchStep(config.stem, wgml, train);
   });
 
   it('torch → wgml: a state dict torch wrote (no wgml metadata) loads with the architecture inferred from its shapes and gives torch\'s eval-mode logits', async () => {
     expect.hasAssertions();
+    expect(Array.from(exported.eval_logits)).toHaveLength(N * config.numClasses);
     const loaded = await expectLoadsTorchExport(rt, torchFile(), config, exported, 5n, x, xShape);
     loaded.model.dispose();
   });
