@@ -3,7 +3,7 @@
 // f = 1 rows are Table 1's none and backmix cells. The copy keeps a note of where it came from.
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { writeFileAtomicSync } from '../nn/atomic_write.js';
+import { writeJsonAtomicSync } from '../nn/atomic_write.js';
 import { cellResultPath, readCellResult, type CellResult } from './cell.js';
 import type { ResolvedCell } from './protocol.js';
 
@@ -39,7 +39,7 @@ export function adoptFinishedCells(cells: ResolvedCell[], from: string): string[
       if (/\.(safetensors|jsonl|json|png|svg)$/.test(f)) copyFileSync(join(src.dir, f), join(cell.config.out, f));
     }
     const result: CellResult = { ...src.result, id: cell.id, group: cell.group, seed: cell.seed, reusedFrom: src.dir };
-    writeFileAtomicSync(cellResultPath(cell), new TextEncoder().encode(JSON.stringify(result, null, 2) + '\n'));
+    writeJsonAtomicSync(cellResultPath(cell), result);
     adopted.push(cell.id);
   }
   return adopted;

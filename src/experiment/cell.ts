@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { train, type TrainHooks, type SplitResult } from '../train/trainer.js';
-import { writeFileAtomicSync } from '../nn/atomic_write.js';
+import { writeJsonAtomicSync } from '../nn/atomic_write.js';
 import type { ResolvedCell } from './protocol.js';
 
 export interface SplitSummary {
@@ -67,8 +67,10 @@ function summarise(s: SplitResult): SplitSummary {
   };
 }
 
-function writeJson(path: string, value: unknown): void {
-  writeFileAtomicSync(path, new TextEncoder().encode(JSON.stringify(value, null, 2) + '\n'));
+/** <out>/error.json of a cell that failed: the runner, a worker and --collect write the same record. */
+export function writeCellError(cell: ResolvedCell, message: string, extra: Record<string, unknown> = {}): void {
+  mkdirSync(cell.config.out, { recursive: true });
+  writeJsonAtomicSync(join(cell.config.out, 'error.json'), { id: cell.id, hash: cell.hash, message, at: new Date().toISOString(), ...extra });
 }
 
 export async function runCell(cell: ResolvedCell, hooks: TrainHooks = {}, o: { adapter?: string } = {}): Promise<CellResult> {
@@ -82,7 +84,7 @@ export async function runCell(cell: ResolvedCell, hooks: TrainHooks = {}, o: { a
     else if (started.hash !== cell.hash) rmSync(out, { recursive: true, force: true });
   }
   mkdirSync(out, { recursive: true });
-  writeJson(startedPath, { hash: cell.hash, config: cell.config });
+  writeJsonAtomicSync(startedPath, { hash: cell.hash, config: cell.config });
   const t0 = performance.now();
   const r = await train(cell.config, hooks, { adapter: o.adapter, resume });
   if (r.stopped) throw new CellInterrupted(`${cell.id}: interrupted; its last complete epoch's checkpoint stays for the next run`);
@@ -98,6 +100,6 @@ export async function runCell(cell: ResolvedCell, hooks: TrainHooks = {}, o: { a
     splits: r.final.map(summarise),
     finishedAt: new Date().toISOString(),
   };
-  writeJson(cellResultPath(cell), result);
+  writeJsonAtomicSync(cellResultPath(cell), result);
   return result;
 }

@@ -5,8 +5,7 @@ import { fork } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeFileAtomicSync } from '../nn/atomic_write.js';
-import type { CellResult } from './cell.js';
+import { writeCellError, type CellResult } from './cell.js';
 import type { ResolvedCell } from './protocol.js';
 import type { FromChild, ToChild } from './child.js';
 
@@ -70,10 +69,7 @@ export function runCellProcess(cell: ResolvedCell, o: CellProcessOptions = {}): 
         if (!r) {
           r = { type: 'failed', message: `the cell's process ended (${signal ? `signal ${signal}` : `exit code ${code}`}) without a result\n${tail(errPath)}` };
         }
-        if (r.type === 'failed') {
-          const record = { id: cell.id, hash: cell.hash, message: r.message, at: new Date().toISOString() };
-          writeFileAtomicSync(join(cell.config.out, 'error.json'), new TextEncoder().encode(JSON.stringify(record, null, 2) + '\n'));
-        }
+        if (r.type === 'failed') writeCellError(cell, r.message);
         resolve(r);
       });
     });

@@ -2,7 +2,7 @@
 // report. The CLI adds progress and Ctrl-C; a test or a script calls this directly.
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { writeFileAtomicSync } from '../nn/atomic_write.js';
+import { writeJsonAtomicSync } from '../nn/atomic_write.js';
 import { GRID_NAMES, namedGrid, type Grid, type GridName } from './grid.js';
 import { readGridFile } from './grid_file.js';
 import { resolveGrid, type Protocol, type ResolvedCell } from './protocol.js';
@@ -156,5 +156,5 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentOut
 }
 
 function writeExperimentFile(dir: string, grid: Grid, protocol: Protocol, cells: ResolvedCell[]): void {
-  writeFileAtomicSync(join(dir, 'experiment.json'), new TextEncoder().encode(JSON.stringify({ grid, protocol, cells }, null, 2) + '\n'));
+  writeJsonAtomicSync(join(dir, 'experiment.json'), { grid, protocol, cells });
 }

@@ -96,3 +96,8 @@ export function writeFileAtomicSync(target: string, data: Uint8Array): void {
   }
   fsyncDirSync(path.dirname(target));
 }
+
+/** `value` as indented JSON with a final newline, written atomically. */
+export function writeJsonAtomicSync(target: string, value: unknown): void {
+  writeFileAtomicSync(target, new TextEncoder().encode(JSON.stringify(value, null, 2) + '\n'));
+}

@@ -1,10 +1,8 @@
 // `wgml experiment … --queue URL --collect`: the finished cells' results (and, from workers
 // without shared storage, their files) written into the local experiment directory, so the
 // report is built exactly as after a local run; failed jobs come back with their errors.
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { writeFileAtomicSync } from '../nn/atomic_write.js';
-import { cellResultPath, readCellResult, type CellResult } from '../experiment/cell.js';
+import { writeJsonAtomicSync } from '../nn/atomic_write.js';
+import { cellResultPath, readCellResult, writeCellError, type CellResult } from '../experiment/cell.js';
 import type { CellFailure } from '../experiment/runner.js';
 import type { ResolvedCell } from '../experiment/protocol.js';
 import { cellJobId, downloadCellFiles } from './cell_job.js';
@@ -21,8 +19,6 @@ export interface CollectSummary {
   unfinished: string[];
 }
 
-const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v, null, 2) + '\n');
-
 export async function collectResults(q: OpenQueue, cells: ResolvedCell[], experiment: string): Promise<CollectSummary> {
   const s: CollectSummary = { results: [], local: [], fetched: [], failed: [], unfinished: [] };
   for (const cell of cells) {
@@ -37,13 +33,12 @@ export async function collectResults(q: OpenQueue, cells: ResolvedCell[], experi
     const state = job ? await job.getState() : 'absent';
     if (job && state === 'completed' && job.returnvalue?.result?.hash === cell.hash) {
       if (job.returnvalue.artifacts === 'redis') await downloadCellFiles(q.redis, jobId, cell.config.out);
-      writeFileAtomicSync(cellResultPath(cell), json(job.returnvalue.result));
+      writeJsonAtomicSync(cellResultPath(cell), job.returnvalue.result);
       s.results.push(job.returnvalue.result);
       s.fetched.push(cell.id);
     } else if (job && state === 'failed') {
       const message = `${job.failedReason} (after ${job.attemptsMade} tries)`;
-      mkdirSync(cell.config.out, { recursive: true });
-      writeFileAtomicSync(join(cell.config.out, 'error.json'), json({ id: cell.id, hash: cell.hash, message, stacktrace: job.stacktrace, at: new Date(job.finishedOn ?? Date.now()).toISOString() }));
+      writeCellError(cell, message, { stacktrace: job.stacktrace, at: new Date(job.finishedOn ?? Date.now()).toISOString() });
       s.failed.push({ id: cell.id, message });
     } else s.unfinished.push(cell.id);
   }
