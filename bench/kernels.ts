@@ -13,7 +13,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { Runtime } from '../src/kernels/runtime.js';
-import type { PooledBuffer } from '../src/kernels/buffer_pool.js';
+import { median } from '../src/bench/timing.js';
+import { flagValue, randomBuffer } from './args.js';
 import { matmul } from '../src/kernels/matmul.js';
 import { matmulTiling } from '../src/kernels/tuning.js';
 import {
@@ -37,11 +38,7 @@ function parseArgs(argv: string[]): Args {
   const a: Args = { quick: false, stem: 'both', json: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
-    const next = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${k} needs a value`);
-      return v;
-    };
+    const next = () => flagValue(argv, i++);
     if (k === '--adapter') a.adapter = next();
     else if (k === '--quick') a.quick = true;
     else if (k === '--batch') a.batch = Number(next());
@@ -59,11 +56,6 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
-function median(v: number[]): number {
-  const s = [...v].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 interface Timing {
   /** Median wall-clock seconds per call. */
@@ -98,15 +90,6 @@ async function time(rt: Runtime, reps: number, f: () => void): Promise<Timing> {
   return { seconds: median(wall), cpuSeconds: median(cpu), firstSeconds };
 }
 
-function randomBuffer(rt: Runtime, n: number, seed: number, label: string): PooledBuffer {
-  const a = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = s / 2 ** 32 - 0.5;
-  }
-  return rt.upload(a, label);
-}
 
 interface MatmulResult extends Timing {
   tile: string;
@@ -181,7 +164,7 @@ async function benchConv(rt: Runtime, c: NamedConv, reps: number): Promise<ConvR
   rt.pool.trim();
   return {
     name: c.name, stem: c.stem, shape: s, Ho, Wo, count: c.count, gflop: flops / 1e9,
-    tiles: conv2dPlan(rt.gpu.info.kind, s), forward, backwardInput, backwardWeight,
+    tiles: conv2dPlan(rt.gpu.info.kind, s, rt.gpu.info.subgroupSize), forward, backwardInput, backwardWeight,
   };
 }
 

@@ -18,6 +18,14 @@
 // each accumulator keeps 4 interleaved lanes over ow, then the lanes are added pairwise and
 // the reduce pass sums the chunks (error bound in src/kernels/conv2d.ts).
 // The register tile is written out with constant indices (see conv2d_forward.wgsl for why).
+//
+// This file is the kernel's body; it is compiled through one of two entry files that supply
+// dyColumn(), the loads of dy: conv2d_backward_weight_own.wgsl (every invocation loads its own
+// COT dy vec4s per column) and conv2d_backward_weight_subgroup.wgsl (the invocations of a
+// subgroup share one output-channel tile and row chunk, so lane c loads channel c's dy vec4
+// and subgroupBroadcast hands it round: on lavapipe a storage load is a loop over the SIMD
+// lanes, a broadcast is a register shuffle). Lanes of one (cot, chunk) are padded to whole
+// subgroups (p.lanes ≥ p.lanesUsed); padding lanes compute and store nothing.
 
 struct Params {
   Ci: u32, Co: u32, Ho: u32, rows: u32,
@@ -25,7 +33,7 @@ struct Params {
   S: u32, KH: u32, KW: u32, ph: u32,
   taps: u32, groups: u32, tilesCi: u32, tilesCo: u32,
   total: u32, stride: u32, nW: u32, P: u32,
-  taps1: u32, _p0: u32, _p1: u32, _p2: u32,
+  taps1: u32, lanes: u32, lanesUsed: u32, _p2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -45,6 +53,8 @@ const TK1: u32 = 0u; // @specialize taps of phase 1 in the same invocation (stri
 const NCOL: u32 = TK + TK1;
 // Matrix column of phase 1's first tap (clamped so the unused case still indexes in range).
 const C1: u32 = min(TK, 3u);
+// Subgroup size of the subgroup entry file (0 for own loads).
+const SG: u32 = 0u; // @specialize
 
 // acc[co·4 + ci]: matrix column k = tap a0 + k of phase ph for k < TK, then tap k − TK of
 // phase 1; each a vec4 of 4 interleaved ow lanes.
@@ -105,124 +115,122 @@ fn ciStep3(acc: ptr<function, Tile>, d: mat4x4f, x: mat4x4f) {
 
 fn hsum(v: vec4f) -> f32 { return (v.x + v.y) + (v.z + v.w); }
 
+// The x vec4s an invocation carries from one dy column to the next: column ci of `cur` is input
+// channel ci's current vec4 of phase ph, of `cur1` the same for phase 1 (TK1 > 0).
+struct Carry { cur: mat4x4f, cur1: mat4x4f }
+
+// One dy column j: d holds the COT dy vec4s (matrix columns), xb the x row bases of the CIT
+// input channels. Loads the next x vec4 per channel and adds every tap's products.
+fn column(acc: ptr<function, Tile>, accB: ptr<function, mat4x4f>, k: ptr<function, Carry>, d: mat4x4f, xb: vec4u, j: u32) {
+  if (HAS_BIAS) { *accB += d; }
+  // Phase 1's row follows phase 0's (used when TK1 > 0).
+  let x1o = p.Wp4;
+  let n0 = X[xb.x + j + 1u];
+  var f0 = vec4f();
+  if (TK1 > 0u) { f0 = X[xb.x + x1o + j + 1u]; }
+  ciStep0(acc, d, windows((*k).cur[0], n0, (*k).cur1[0], f0));
+  (*k).cur[0] = n0;
+  (*k).cur1[0] = f0;
+  if (CIT > 1u) {
+    let n1 = X[xb.y + j + 1u];
+    var f1 = vec4f();
+    if (TK1 > 0u) { f1 = X[xb.y + x1o + j + 1u]; }
+    ciStep1(acc, d, windows((*k).cur[1], n1, (*k).cur1[1], f1));
+    (*k).cur[1] = n1;
+    (*k).cur1[1] = f1;
+  }
+  if (CIT > 2u) {
+    let n2 = X[xb.z + j + 1u];
+    var f2 = vec4f();
+    if (TK1 > 0u) { f2 = X[xb.z + x1o + j + 1u]; }
+    ciStep2(acc, d, windows((*k).cur[2], n2, (*k).cur1[2], f2));
+    (*k).cur[2] = n2;
+    (*k).cur1[2] = f2;
+  }
+  if (CIT > 3u) {
+    let n3 = X[xb.w + j + 1u];
+    var f3 = vec4f();
+    if (TK1 > 0u) { f3 = X[xb.w + x1o + j + 1u]; }
+    ciStep3(acc, d, windows((*k).cur[3], n3, (*k).cur1[3], f3));
+    (*k).cur[3] = n3;
+    (*k).cur1[3] = f3;
+  }
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let id = flat_id(gid, nwg);
   if (id >= p.total) { return; }
-  let cit = id % p.tilesCi;
-  var q = id / p.tilesCi;
+  // Lane l of (cot, chunk) owns input-channel tile l % tilesCi and tap group l / tilesCi.
+  let l = id % p.lanes;
+  var q = id / p.lanes;
   let cot = q % p.tilesCo;
-  q /= p.tilesCo;
+  let chunk = q / p.tilesCo;
+  let valid = l < p.lanesUsed;
+  let lc = min(l, p.lanesUsed - 1u);
+  let cit = lc % p.tilesCi;
+  let tap = lc / p.tilesCi;
   let tapsPerRow = p.groups;
-  let tap = q % (p.KH * tapsPerRow);
-  let chunk = q / (p.KH * tapsPerRow);
   let kh = tap / tapsPerRow;
   let a0 = (tap % tapsPerRow) * TK;
 
   // Channels past Ci/Co are clamped for loads (no branches in the loop) and masked on store.
-  let o0 = min(cot * COT, p.Co - 1u);
-  let o1 = min(cot * COT + 1u, p.Co - 1u);
-  let o2 = min(cot * COT + 2u, p.Co - 1u);
-  let o3 = min(cot * COT + 3u, p.Co - 1u);
-  let i0 = min(cit * CIT, p.Ci - 1u);
-  let i1 = min(cit * CIT + 1u, p.Ci - 1u);
-  let i2 = min(cit * CIT + 2u, p.Ci - 1u);
-  let i3 = min(cit * CIT + 3u, p.Ci - 1u);
+  let o = vec4u(min(cot * COT, p.Co - 1u), min(cot * COT + 1u, p.Co - 1u),
+                min(cot * COT + 2u, p.Co - 1u), min(cot * COT + 3u, p.Co - 1u));
+  let i = vec4u(min(cit * CIT, p.Ci - 1u), min(cit * CIT + 1u, p.Ci - 1u),
+                min(cit * CIT + 2u, p.Ci - 1u), min(cit * CIT + 3u, p.Ci - 1u));
   // Tap a reads input vec4 column j + a/4 with shift a%4; the launcher makes a0 a multiple of 4
   // (TK = 4 whenever a phase has more than 4 taps), so shifts are k = a − a0.
   let colOff = a0 / 4u;
+  let lane = id % max(SG, 1u);
 
   var acc: Tile;
   var accB = mat4x4f();
   let r0 = chunk * p.rowsPerChunk;
   let r1 = min(r0 + p.rowsPerChunk, p.rows);
   let S = p.S;
+  let dyPlane = p.Ho * p.Wdv;
+  let xPlane = p.Hp * p.P * p.Wp4;
   for (var row = r0; row < r1; row++) {
     let n = row / p.Ho;
     let oh = row % p.Ho;
     let dyRow = (n * p.Co * p.Ho + oh) * p.Wdv;
-    let dyPlane = p.Ho * p.Wdv;
-    let xPlane = p.Hp * p.P * p.Wp4;
     let xRow = (((n * p.Ci * p.Hp + oh * S + kh) * p.P) + p.ph) * p.Wp4 + colOff;
-    let xb0 = xRow + i0 * xPlane;
-    let xb1 = xRow + i1 * xPlane;
-    let xb2 = xRow + i2 * xPlane;
-    let xb3 = xRow + i3 * xPlane;
-    // Phase 1's row follows phase 0's (used when TK1 > 0).
-    let x1o = p.Wp4;
-    var c0 = X[xb0];
-    var c1 = vec4f();
-    var c2 = vec4f();
-    var c3 = vec4f();
-    var e0 = vec4f();
-    var e1 = vec4f();
-    var e2 = vec4f();
-    var e3 = vec4f();
-    if (CIT > 1u) { c1 = X[xb1]; }
-    if (CIT > 2u) { c2 = X[xb2]; }
-    if (CIT > 3u) { c3 = X[xb3]; }
+    let xb = vec4u(xRow) + i * xPlane;
+    var k: Carry;
+    k.cur[0] = X[xb.x];
+    if (CIT > 1u) { k.cur[1] = X[xb.y]; }
+    if (CIT > 2u) { k.cur[2] = X[xb.z]; }
+    if (CIT > 3u) { k.cur[3] = X[xb.w]; }
     if (TK1 > 0u) {
-      e0 = X[xb0 + x1o];
-      if (CIT > 1u) { e1 = X[xb1 + x1o]; }
-      if (CIT > 2u) { e2 = X[xb2 + x1o]; }
-      if (CIT > 3u) { e3 = X[xb3 + x1o]; }
+      k.cur1[0] = X[xb.x + p.Wp4];
+      if (CIT > 1u) { k.cur1[1] = X[xb.y + p.Wp4]; }
+      if (CIT > 2u) { k.cur1[2] = X[xb.z + p.Wp4]; }
+      if (CIT > 3u) { k.cur1[3] = X[xb.w + p.Wp4]; }
     }
+    let dyb = vec4u(dyRow) + o * dyPlane;
     for (var j = 0u; j < p.Wdv; j++) {
-      var d = mat4x4f();
-      d[0] = DY[dyRow + o0 * dyPlane + j];
-      if (COT > 1u) { d[1] = DY[dyRow + o1 * dyPlane + j]; }
-      if (COT > 2u) { d[2] = DY[dyRow + o2 * dyPlane + j]; }
-      if (COT > 3u) { d[3] = DY[dyRow + o3 * dyPlane + j]; }
-      if (HAS_BIAS) { accB += d; }
-      let n0 = X[xb0 + j + 1u];
-      var f0 = vec4f();
-      if (TK1 > 0u) { f0 = X[xb0 + x1o + j + 1u]; }
-      ciStep0(&acc, d, windows(c0, n0, e0, f0));
-      c0 = n0;
-      e0 = f0;
-      if (CIT > 1u) {
-        let n1 = X[xb1 + j + 1u];
-        var f1 = vec4f();
-        if (TK1 > 0u) { f1 = X[xb1 + x1o + j + 1u]; }
-        ciStep1(&acc, d, windows(c1, n1, e1, f1));
-        c1 = n1;
-        e1 = f1;
-      }
-      if (CIT > 2u) {
-        let n2 = X[xb2 + j + 1u];
-        var f2 = vec4f();
-        if (TK1 > 0u) { f2 = X[xb2 + x1o + j + 1u]; }
-        ciStep2(&acc, d, windows(c2, n2, e2, f2));
-        c2 = n2;
-        e2 = f2;
-      }
-      if (CIT > 3u) {
-        let n3 = X[xb3 + j + 1u];
-        var f3 = vec4f();
-        if (TK1 > 0u) { f3 = X[xb3 + x1o + j + 1u]; }
-        ciStep3(&acc, d, windows(c3, n3, e3, f3));
-        c3 = n3;
-        e3 = f3;
-      }
+      column(&acc, &accB, &k, dyColumn(dyb, j, lane), xb, j);
     }
   }
+  if (!valid) { return; }
 
   let pb = chunk * p.stride;
   for (var co = 0u; co < COT; co++) {
-    let o = cot * COT + co;
-    if (o >= p.Co) { break; }
+    let oc = cot * COT + co;
+    if (oc >= p.Co) { break; }
     for (var ci = 0u; ci < CIT; ci++) {
-      let i = cit * CIT + ci;
-      if (i >= p.Ci) { break; }
-      for (var k = 0u; k < NCOL; k++) {
-        // Column k: tap a0 + k of phase ph, or (k ≥ TK) tap k − TK of phase 1.
-        let a = select(a0 + k, k - TK, k >= TK);
-        let kph = select(p.ph, 1u, k >= TK);
-        if (a >= select(p.taps, p.taps1, k >= TK)) { continue; }
+      let ic = cit * CIT + ci;
+      if (ic >= p.Ci) { break; }
+      for (var c = 0u; c < NCOL; c++) {
+        // Column c: tap a0 + c of phase ph, or (c ≥ TK) tap c − TK of phase 1.
+        let a = select(a0 + c, c - TK, c >= TK);
+        let kph = select(p.ph, 1u, c >= TK);
+        if (a >= select(p.taps, p.taps1, c >= TK)) { continue; }
         let kw = a * S + kph;
-        part[pb + ((o * p.Ci + i) * p.KH + kh) * p.KW + kw] = hsum(acc[co * 4u + ci][k]);
+        part[pb + ((oc * p.Ci + ic) * p.KH + kh) * p.KW + kw] = hsum(acc[co * 4u + ci][c]);
       }
     }
-    if (HAS_BIAS && cit == 0u && tap == 0u) { part[pb + p.nW + o] = hsum(accB[co]); }
+    if (HAS_BIAS && cit == 0u && tap == 0u) { part[pb + p.nW + oc] = hsum(accB[co]); }
   }
 }

@@ -256,7 +256,7 @@ export function conv2dBackwardWeight(rt: Runtime, x: BufferLike, dy: BufferLike,
   const S = s.stride;
   const nW = s.Co * s.Ci * s.KH * s.KW;
   const nB = db ? s.Co : 0;
-  const plan = planWeightGrad(conv2dWeightGradConfig(rt.gpu.info.kind), s, Ho, Wo, nW + nB, conv2dOverride('weightGrad', op));
+  const plan = planWeightGrad(conv2dWeightGradConfig(rt.gpu.info.kind), s, Ho, Wo, nW + nB, conv2dOverride('weightGrad', op), rt.gpu.info.subgroupSize);
   const { Wdv } = plan;
   const Hp = (Ho - 1) * S + s.KH;
   // Phase 0 has the most taps; a group of taps reads Wdv + 1 vec4s from vec4 ⌊a0/4⌋ on.
@@ -284,17 +284,20 @@ export function conv2dBackwardWeight(rt: Runtime, x: BufferLike, dy: BufferLike,
     // Taps go in groups of TK starting at multiples of 4 (the shader's window shifts are 0…3).
     const TK = Math.min(4, taps);
     const groups = Math.ceil(taps / TK);
-    const total = plan.tilesCi * plan.tilesCo * s.KH * groups * plan.chunks;
+    // Lanes of one (output-channel tile, chunk), padded to whole subgroups when they share dy.
+    const lanesUsed = plan.tilesCi * s.KH * groups;
+    const lanes = plan.SG ? Math.ceil(lanesUsed / plan.SG) * plan.SG : lanesUsed;
+    const total = lanes * plan.tilesCo * plan.chunks;
     const withBias = db !== null && phase === 0;
     rt.dispatch({
       label: S > 1 && !merged ? `${label} phase ${phase}` : label,
-      shader: 'conv2d_backward_weight.wgsl',
+      shader: plan.SG ? 'conv2d_backward_weight_subgroup.wgsl' : 'conv2d_backward_weight_own.wgsl',
       constants: { WG: plan.WG, HAS_BIAS: withBias },
-      defines: { COT: plan.COT, CIT: plan.CIT, TK, TK1: taps1 },
+      defines: { COT: plan.COT, CIT: plan.CIT, TK, TK1: taps1, SG: plan.SG },
       params: {
         Ci: s.Ci, Co: s.Co, Ho, rows: s.N * Ho, rowsPerChunk: plan.rowsPerChunk, Wdv, Hp, Wp4,
         S, KH: s.KH, KW: s.KW, ph: phase, taps, groups, tilesCi: plan.tilesCi, tilesCo: plan.tilesCo,
-        total, stride, nW, P, taps1,
+        total, stride, nW, P, taps1, lanes, lanesUsed,
       },
       bindings: { X: xp, DY: dyv, part },
       workgroups: grid1d(total, plan.WG, rt.device.limits.maxComputeWorkgroupsPerDimension),

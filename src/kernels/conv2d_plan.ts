@@ -100,6 +100,8 @@ export interface WeightGradPlan {
   COT: number;
   CIT: number;
   WG: number;
+  /** Subgroup size the dy loads are shared over (conv2d_backward_weight_subgroup.wgsl), 0 for own loads. */
+  SG: number;
   /** dy vec4s per row. */
   Wdv: number;
   rowsPerChunk: number;
@@ -108,10 +110,31 @@ export interface WeightGradPlan {
   tilesCi: number;
 }
 
-export function planWeightGrad(cfg: Conv2dWeightGradConfig, s: Conv2dShape, Ho: number, Wo: number, nOut: number, force: Record<string, number>): WeightGradPlan {
+/**
+ * Subgroup size to share dy loads over: the adapter's fixed size when its table asks for it
+ * (or WGML_CONV_DW has SG=1), else 0. SG=1 on a device without fixed-size subgroups is an error.
+ */
+function weightGradSubgroup(cfg: Conv2dWeightGradConfig, subgroupSize: number | null, force: Record<string, number>, WG: number): number {
+  const want = force.SG === undefined ? cfg.subgroups : force.SG !== 0;
+  if (!want) return 0;
+  if (subgroupSize === null) {
+    if (force.SG === undefined) return 0;
+    throw new Error('conv2dBackwardWeight: SG=1 needs a device with the subgroups feature and a fixed subgroup size');
+  }
+  // Lanes 0…COT−1 load (COT ≤ 4); subgroups must tile the workgroup.
+  if (subgroupSize < 4 || WG % subgroupSize !== 0) {
+    if (force.SG === undefined) return 0;
+    throw new Error(`conv2dBackwardWeight: SG=1 needs a subgroup size ≥ 4 dividing the workgroup size ${WG}, got ${subgroupSize}`);
+  }
+  return subgroupSize;
+}
+
+export function planWeightGrad(cfg: Conv2dWeightGradConfig, s: Conv2dShape, Ho: number, Wo: number, nOut: number, force: Record<string, number>, subgroupSize: number | null = null): WeightGradPlan {
   const COT = force.COT ?? Math.min(cfg.COT, s.Co);
   const CIT = force.CIT ?? Math.min(cfg.CIT, s.Ci);
   if (!(COT >= 1 && COT <= 4 && CIT >= 1 && CIT <= 4)) throw new Error(`conv2dBackwardWeight: tile COT=${COT} CIT=${CIT} outside 1–4`);
+  const WG = force.WG ?? cfg.WG;
+  const SG = weightGradSubgroup(cfg, subgroupSize, force, WG);
   const tilesCo = Math.ceil(s.Co / COT);
   const tilesCi = Math.ceil(s.Ci / CIT);
   const Wdv = Math.ceil(Wo / 4);
@@ -122,14 +145,14 @@ export function planWeightGrad(cfg: Conv2dWeightGradConfig, s: Conv2dShape, Ho: 
   let chunks = Math.max(Math.ceil(rows / maxRowsPerChunk), Math.ceil(cfg.minThreads / (tilesCo * tilesCi * tapGroups)));
   chunks = Math.max(1, Math.min(chunks, rows, Math.floor(cfg.maxPartialFloats / nOut)));
   const rowsPerChunk = Math.ceil(rows / chunks);
-  return { COT, CIT, WG: force.WG ?? cfg.WG, Wdv, rowsPerChunk, chunks: Math.ceil(rows / rowsPerChunk), tilesCo, tilesCi };
+  return { COT, CIT, WG, SG, Wdv, rowsPerChunk, chunks: Math.ceil(rows / rowsPerChunk), tilesCo, tilesCi };
 }
 
 /** The tiles each launcher would pick, for benchmarks and tests. */
-export function conv2dPlan(kind: AdapterKind, s: Conv2dShape): { forward: Tile; weightGrad: WeightGradPlan } {
+export function conv2dPlan(kind: AdapterKind, s: Conv2dShape, subgroupSize: number | null = null): { forward: Tile; weightGrad: WeightGradPlan } {
   const { Ho, Wo } = validate('conv2dPlan', s);
   return {
     forward: chooseTile(conv2dTiles(kind, 'forward'), s.Co, Ho, Wo, conv2dOverride('forward', 'conv2dPlan'), 'conv2dPlan'),
-    weightGrad: planWeightGrad(conv2dWeightGradConfig(kind), s, Ho, Wo, s.Co * s.Ci * s.KH * s.KW + s.Co, conv2dOverride('weightGrad', 'conv2dBackwardWeight')),
+    weightGrad: planWeightGrad(conv2dWeightGradConfig(kind), s, Ho, Wo, s.Co * s.Ci * s.KH * s.KW + s.Co, conv2dOverride('weightGrad', 'conv2dBackwardWeight'), subgroupSize),
   };
 }

@@ -24,7 +24,20 @@ export interface GpuInfo {
   description: string;
   isFallbackAdapter: boolean;
   features: string[];
+  /**
+   * Lanes per subgroup when the device has the subgroups feature and a fixed subgroup size
+   * (lavapipe 8, SwiftShader 4); null otherwise. Kernels that share loads across a subgroup
+   * (conv2d_backward_weight_subgroup.wgsl) are specialised on it.
+   */
+  subgroupSize: number | null;
   icdFiles: string[];
+}
+
+function fixedSubgroupSize(device: GPUDevice, info: GPUAdapterInfo): number | null {
+  if (!device.features.has('subgroups')) return null;
+  const lo = info.subgroupMinSize;
+  const hi = info.subgroupMaxSize;
+  return typeof lo === 'number' && lo === hi && lo >= 1 ? lo : null;
 }
 
 export class GpuError extends Error {
@@ -218,6 +231,7 @@ export async function openGpu(opts: DeviceOptions = {}): Promise<Gpu> {
     description: info.description,
     isFallbackAdapter: (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false,
     features: [...device.features].sort(),
+    subgroupSize: fixedSubgroupSize(device, info),
     icdFiles: icds,
   });
 }

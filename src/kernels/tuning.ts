@@ -115,6 +115,11 @@ export interface Conv2dWeightGradConfig {
   minThreads: number;
   /** Cap on the partial-sum buffer, in floats. */
   maxPartialFloats: number;
+  /**
+   * Share dy loads across a subgroup (needs the subgroups feature and a fixed subgroup size):
+   * each lane loads one dy vec4 and subgroupBroadcast hands them round.
+   */
+  subgroups: boolean;
 }
 
 // Forward 8×16 (COTV=2, TWV=4) was at least as fast as 16×16, 16×8 and 8×8 on both drivers;
@@ -131,9 +136,9 @@ const CONV_FORWARD: Record<AdapterKind, Conv2dTileConfig> = {
 const CONV_INPUT_GRAD: Record<AdapterKind, Conv2dTileConfig> = CONV_FORWARD;
 
 const CONV_WEIGHT_GRAD: Record<AdapterKind, Conv2dWeightGradConfig> = {
-  lavapipe: { COT: 4, CIT: 2, WG: 64, laneTerms: 2048, minThreads: 1024, maxPartialFloats: 16 << 20 },
-  swiftshader: { COT: 4, CIT: 4, WG: 64, laneTerms: 2048, minThreads: 1024, maxPartialFloats: 16 << 20 },
-  gpu: { COT: 2, CIT: 2, WG: 64, laneTerms: 1024, minThreads: 65536, maxPartialFloats: 32 << 20 },
+  lavapipe: { COT: 4, CIT: 2, WG: 64, laneTerms: 2048, minThreads: 1024, maxPartialFloats: 16 << 20, subgroups: true },
+  swiftshader: { COT: 4, CIT: 4, WG: 64, laneTerms: 2048, minThreads: 1024, maxPartialFloats: 16 << 20, subgroups: true },
+  gpu: { COT: 2, CIT: 2, WG: 64, laneTerms: 1024, minThreads: 65536, maxPartialFloats: 32 << 20, subgroups: false },
 };
 
 export type Conv2dPass = 'forward' | 'inputGrad' | 'weightGrad';
@@ -150,7 +155,8 @@ export function conv2dWeightGradConfig(kind: AdapterKind): Conv2dWeightGradConfi
 
 /**
  * Tile fields bench/ forces for one conv pass: WGML_CONV_FWD / WGML_CONV_DX / WGML_CONV_DW,
- * e.g. "COTV=2,TWV=4" or "COT=4,CIT=2" (also WG, THO, MERGE=0|1). `what` names the op in errors.
+ * e.g. "COTV=2,TWV=4" or "COT=4,CIT=2" (also WG, THO, MERGE=0|1, and SG=0|1 for the weight gradient's
+ * shared dy loads). `what` names the op in errors.
  */
 export function conv2dOverride(pass: Conv2dPass, what: string, env: NodeJS.ProcessEnv = process.env): Record<string, number> {
   const spec = env[CONV_ENV[pass]];

@@ -1,0 +1,177 @@
+// A/B benchmark for one conv2d pass under two settings of the WGML_CONV_* tile overrides, in one
+// process, interleaved rep by rep (A, B, A, B, …) so both sides see the same machine load:
+//
+//   npm run bench:conv-ab -- --pass dw --a WGML_CONV_DW=SG=0 --b WGML_CONV_DW= \
+//        [--adapter lavapipe] [--stem torchvision|cifar|both] [--batch 16] [--reps 3]
+//        [--only <substring>] [--name sg-dw]
+//
+// `--a` / `--b` are NAME=VALUE settings of process environment variables (an empty value unsets
+// it, i.e. the adapter's own table). Each shape is run once per side untimed (compile, pool
+// warm-up), then `reps` times per side; medians are reported with B's speed-up over A, in wall
+// time and in CPU seconds of this process (the software GPU's worker threads). The per-step
+// sum weights each shape by how often ResNet18 runs it. Writes
+// bench/results/conv-ab-<name>-<adapter>.md when --name is given.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { Runtime } from '../src/kernels/runtime.js';
+import { median } from '../src/bench/timing.js';
+import { flagValue, randomBuffer } from './args.js';
+import {
+  conv2dForward, conv2dBackwardInput, conv2dBackwardWeight, conv2dOutputSize, conv2dFlops,
+} from '../src/kernels/conv2d.js';
+import { resnet18ConvShapes, type NamedConv } from '../src/bench/resnet_shapes.js';
+
+type Pass = 'fwd' | 'dx' | 'dw';
+
+interface Args {
+  adapter?: string;
+  pass: Pass;
+  a: [string, string];
+  b: [string, string];
+  stem: 'cifar' | 'torchvision' | 'both';
+  batch: number;
+  reps: number;
+  only?: string;
+  name?: string;
+}
+
+function setting(v: string, flag: string): [string, string] {
+  const m = /^(WGML_\w+)=(.*)$/.exec(v);
+  if (!m) throw new Error(`${flag} must be WGML_NAME=VALUE (empty VALUE = unset), got '${v}'`);
+  return [m[1]!, m[2]!];
+}
+
+function parseArgs(argv: string[]): Args {
+  const out: Partial<Args> = { stem: 'torchvision', batch: 16, reps: 3 };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i]!;
+    const next = () => flagValue(argv, i++);
+    if (k === '--adapter') out.adapter = next();
+    else if (k === '--pass') out.pass = next() as Pass;
+    else if (k === '--a') out.a = setting(next(), '--a');
+    else if (k === '--b') out.b = setting(next(), '--b');
+    else if (k === '--stem') out.stem = next() as Args['stem'];
+    else if (k === '--batch') out.batch = Number(next());
+    else if (k === '--reps') out.reps = Number(next());
+    else if (k === '--only') out.only = next();
+    else if (k === '--name') out.name = next();
+    else throw new Error(`unknown option ${k}`);
+  }
+  const errors: string[] = [];
+  if (!out.pass || !['fwd', 'dx', 'dw'].includes(out.pass)) errors.push('--pass must be fwd, dx or dw');
+  if (!out.a) errors.push('--a WGML_NAME=VALUE is required');
+  if (!out.b) errors.push('--b WGML_NAME=VALUE is required');
+  if (!['cifar', 'torchvision', 'both'].includes(out.stem!)) errors.push('--stem must be cifar, torchvision or both');
+  if (!(Number.isInteger(out.batch) && out.batch! > 0)) errors.push('--batch must be a positive integer');
+  if (!(Number.isInteger(out.reps) && out.reps! > 0)) errors.push('--reps must be a positive integer');
+  if (errors.length) throw new Error(errors.join('\n'));
+  return out as Args;
+}
+
+function apply([name, value]: [string, string]): void {
+  if (value === '') delete process.env[name];
+  else process.env[name] = value;
+}
+
+
+
+interface Row {
+  conv: NamedConv;
+  gflop: number;
+  a: { wall: number; cpu: number };
+  b: { wall: number; cpu: number };
+}
+
+async function measure(rt: Runtime, args: Args, c: NamedConv): Promise<Row> {
+  const s = c.shape;
+  const { Ho, Wo } = conv2dOutputSize(s);
+  const x = randomBuffer(rt, s.N * s.Ci * s.H * s.W, 3, 'ab.x');
+  const w = randomBuffer(rt, s.Co * s.Ci * s.KH * s.KW, 4, 'ab.w');
+  const dy = randomBuffer(rt, s.N * s.Co * Ho * Wo, 5, 'ab.dy');
+  const y = rt.allocF32(s.N * s.Co * Ho * Wo, 'ab.y');
+  const dx = rt.allocF32(s.N * s.Ci * s.H * s.W, 'ab.dx');
+  const dw = rt.allocF32(s.Co * s.Ci * s.KH * s.KW, 'ab.dw');
+  const run = args.pass === 'fwd' ? () => conv2dForward(rt, x, w, null, y, s)
+    : args.pass === 'dx' ? () => conv2dBackwardInput(rt, dy, w, dx, s)
+    : () => conv2dBackwardWeight(rt, x, dy, dw, null, s);
+  const sides = [args.a, args.b] as const;
+  const wall: number[][] = [[], []];
+  const cpu: number[][] = [[], []];
+  for (let rep = -1; rep < args.reps; rep++) {
+    for (let side = 0; side < 2; side++) {
+      apply(sides[side]!);
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      run();
+      await rt.finish();
+      if (rep < 0) continue;
+      wall[side]!.push((performance.now() - t0) / 1000);
+      const d = process.cpuUsage(c0);
+      cpu[side]!.push((d.user + d.system) / 1e6);
+    }
+  }
+  for (const b of [x, w, dy, y, dx, dw]) rt.release(b);
+  rt.flush();
+  rt.pool.trim();
+  return {
+    conv: c, gflop: conv2dFlops(s) / 1e9,
+    a: { wall: median(wall[0]!), cpu: median(cpu[0]!) },
+    b: { wall: median(wall[1]!), cpu: median(cpu[1]!) },
+  };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const saved = new Map([args.a[0], args.b[0]].map((k) => [k, process.env[k]]));
+  const rt = await Runtime.create({ adapter: args.adapter });
+  const stems = args.stem === 'both' ? (['torchvision', 'cifar'] as const) : [args.stem];
+  const convs = stems.flatMap((st) => resnet18ConvShapes(st, args.batch)).filter((c) => !args.only || c.name.includes(args.only));
+  const fmt = ([k, v]: [string, string]) => (v === '' ? `${k} unset` : `${k}=${v}`);
+  const rows: Row[] = [];
+  for (const c of convs) {
+    const r = await measure(rt, args, c);
+    rows.push(r);
+    console.log(`${c.stem} ${c.name}: A ${(r.a.wall * 1e3).toFixed(1)} ms (${(r.gflop / r.a.wall).toFixed(2)} GFLOP/s), B ${(r.b.wall * 1e3).toFixed(1)} ms (${(r.gflop / r.b.wall).toFixed(2)} GFLOP/s): B ×${(r.a.wall / r.b.wall).toFixed(2)} wall, ×${(r.a.cpu / r.b.cpu).toFixed(2)} cpu`);
+  }
+  for (const [k, v] of saved) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  const stepA = rows.reduce((s, r) => s + r.conv.count * r.a.wall, 0);
+  const stepB = rows.reduce((s, r) => s + r.conv.count * r.b.wall, 0);
+  const info = rt.gpu.info;
+  const lines = [
+    `# conv2d ${args.pass} A/B — ${info.kind}`,
+    '',
+    `Adapter: ${info.name} (${info.kind}); batch ${args.batch}; ${args.reps} rep(s) per side, interleaved A/B after one untimed call each; ${new Date().toISOString().slice(0, 10)}.`,
+    `A: ${fmt(args.a)}. B: ${fmt(args.b)}.`,
+    `Command: \`npm run bench:conv-ab -- ${process.argv.slice(2).join(' ')}\``,
+    '',
+    '| stem | conv | Ci→Co | k | s | in | count | A ms | B ms | A GFLOP/s | B GFLOP/s | B speed-up (wall) | B speed-up (CPU s) |',
+    '|---|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map((r) => {
+      const s = r.conv.shape;
+      return `| ${r.conv.stem} | ${r.conv.name} | ${s.Ci}→${s.Co} | ${s.KH}×${s.KW} | ${s.stride} | ${s.H} | ${r.conv.count} | ${(r.a.wall * 1e3).toFixed(1)} | ${(r.b.wall * 1e3).toFixed(1)} | ` +
+        `${(r.gflop / r.a.wall).toFixed(2)} | ${(r.gflop / r.b.wall).toFixed(2)} | ×${(r.a.wall / r.b.wall).toFixed(2)} | ×${(r.a.cpu / r.b.cpu).toFixed(2)} |`;
+    }),
+    '',
+    `Summed over one training step (each shape × its count in ResNet18): A ${stepA.toFixed(2)} s, B ${stepB.toFixed(2)} s, B ×${(stepA / stepB).toFixed(2)}.`,
+    '',
+  ];
+  const md = lines.join('\n');
+  console.log(md);
+  if (args.name) {
+    const dir = fileURLToPath(new URL('./results/', import.meta.url));
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `conv-ab-${args.name}-${info.kind}.md`);
+    writeFileSync(file, md);
+    console.log(`wrote ${file}`);
+  }
+  rt.destroy();
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});
