@@ -27,6 +27,13 @@
 //     `if` around FMAs (e.g. skipping missing taps) cost 35–75%, so missing taps get zero
 //     weights instead, and TK is chosen per conv to keep those few.
 // No shared memory or barriers (slow on SwiftShader).
+//
+// This file is the kernel's body; it is compiled through one of two entry files that supply
+// stepWeights(), the loads of a step's weights: conv2d_forward_own.wgsl (every invocation
+// loads all COTV·NT weight vec4s) and conv2d_forward_subgroup.wgsl (the invocations of a
+// subgroup share one output-channel tile, so each loads one of the vec4s they all need and
+// subgroupBroadcast hands them round). Tiles of one channel tile are padded to whole subgroups
+// (p.lanes ≥ p.lanesUsed); padding invocations compute on a clamped tile and store nothing.
 
 struct Params {
   R: u32, Hp: u32, Wp4: u32, S: u32,
@@ -34,7 +41,8 @@ struct Params {
   O: u32, OV: u32, outH: u32, outW: u32,
   Hq: u32, Wq: u32, soH: u32, ooH: u32,
   soW: u32, ooW: u32, tilesW: u32, N: u32,
-  total: u32, tilesH: u32, rpStep: u32, _p2: u32,
+  total: u32, tilesH: u32, rpStep: u32, lanes: u32,
+  lanesUsed: u32, _p0: u32, _p1: u32, _p2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -67,6 +75,8 @@ const SLOTS: u32 = TWV * THO;
 const A1: u32 = 1u + 1u / TWV;
 const A2: u32 = 2u + 2u / TWV;
 const A3: u32 = 3u + 3u / TWV;
+// Subgroup size of the subgroup entry file (0 for own loads).
+const SG: u32 = 0u; // @specialize
 
 // acc[q·4 + c] holds slot q's 4 output columns (the vec4 in each matrix column) of output
 // channels 4c…4c+3 (the four matrix columns).
@@ -129,16 +139,6 @@ fn stepTile(acc: ptr<function, Tile>, w0: mat4x4f, w1: mat4x4f, w2: mat4x4f, w3:
   }
 }
 
-// Tap k's weights of output channels 4c…4c+3 as column k (weights of a step: NT taps × OV vec4s).
-fn tapWeights(base: u32, c: u32) -> mat4x4f {
-  var w = mat4x4f();
-  w[0] = Wt[base + c];
-  if (NT > 1u) { w[1] = Wt[base + p.OV + c]; }
-  if (NT > 2u) { w[2] = Wt[base + 2u * p.OV + c]; }
-  if (NT > 3u) { w[3] = Wt[base + 3u * p.OV + c]; }
-  return w;
-}
-
 // Elements k…k+3 of the 8-element concatenation (a, b).
 fn win1(a: vec4f, b: vec4f) -> vec4f { return vec4f(a.yzw, b.x); }
 fn win2(a: vec4f, b: vec4f) -> vec4f { return vec4f(a.zw, b.xy); }
@@ -183,18 +183,21 @@ fn rowWindows(sb: u32, rowStep: u32) -> array<vec4f, 8> {
   return L;
 }
 
-struct Origin { n: u32, oh0: u32, ot: u32, ov0: u32 }
+struct Origin { n: u32, oh0: u32, ot: u32, ov0: u32, valid: bool }
 
 // Column tiles vary fastest and the channel tile slowest, so a workgroup shares weights.
 fn origin(id: u32) -> Origin {
-  let tw = id % p.tilesW;
-  var q = id / p.tilesW;
+  let l = id % p.lanes;
+  let ot = id / p.lanes;
+  let lc = min(l, p.lanesUsed - 1u);
+  let tw = lc % p.tilesW;
+  var q = lc / p.tilesW;
   let th = q % p.tilesH;
   q /= p.tilesH;
-  return Origin(q % p.N, th * THO, q / p.N, tw * TWV);
+  return Origin(q, th * THO, ot, tw * TWV, l < p.lanesUsed);
 }
 
-fn accumulate(acc: ptr<function, Tile>, t: Origin) {
+fn accumulate(acc: ptr<function, Tile>, t: Origin, lane: u32) {
   let S = p.S;
   let xImage = t.n * p.R * p.Hp;
   let steps = p.R * p.KH * p.G;
@@ -209,6 +212,7 @@ fn accumulate(acc: ptr<function, Tile>, t: Origin) {
   let plane = p.Hp * p.P * p.Wp4;
   let rowPhases = p.KH * p.P;
   let base = ((xImage + t.oh0 * S) * p.P) * p.Wp4 + t.ov0;
+  let wl = weightLanes(lane);
   var g = 0u;
   var rp = 0u;
   var r = 0u;
@@ -218,19 +222,14 @@ fn accumulate(acc: ptr<function, Tile>, t: Origin) {
     let L = rowWindows(sb, rowStep);
     var M: array<vec4f, 8>;
     if (TK1 > 0u) { M = rowWindows(sb + p.Wp4, rowStep); }
-    var w1 = mat4x4f();
-    var w2 = mat4x4f();
-    var w3 = mat4x4f();
-    if (COTV > 1u) { w1 = tapWeights(wb, 1u); }
-    if (COTV > 2u) { w2 = tapWeights(wb, 2u); }
-    if (COTV > 3u) { w3 = tapWeights(wb, 3u); }
+    let w = stepWeights(wb, wl);
     var x1 = mat4x4f();
     var x2 = mat4x4f();
     var x3 = mat4x4f();
     if (SLOTS > 1u) { x1 = windows(L[A1], L[A1 + 1u], M[A1], M[A1 + 1u]); }
     if (SLOTS > 2u) { x2 = windows(L[A2], L[A2 + 1u], M[A2], M[A2 + 1u]); }
     if (SLOTS > 3u) { x3 = windows(L[A3], L[A3 + 1u], M[A3], M[A3 + 1u]); }
-    stepTile(acc, tapWeights(wb, 0u), w1, w2, w3, windows(L[0], L[1], M[0], M[1]), x1, x2, x3);
+    stepTile(acc, w[0], w[1], w[2], w[3], windows(L[0], L[1], M[0], M[1]), x1, x2, x3);
     wb += wStep;
     g += 1u;
     let nextRow = g == p.Gp;
@@ -254,7 +253,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   if (id >= p.total) { return; }
   let t = origin(id);
   var acc: Tile;
-  accumulate(&acc, t);
+  accumulate(&acc, t, id % max(SG, 1u));
+  if (!t.valid) { return; }
   for (var c = 0u; c < COTV; c++) {
     for (var e = 0u; e < 4u; e++) {
       let o = (t.ot * COTV + c) * 4u + e;
@@ -285,7 +285,8 @@ fn main_vec4_out(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgro
   if (id >= p.total) { return; }
   let t = origin(id);
   var acc: Tile;
-  accumulate(&acc, t);
+  accumulate(&acc, t, id % max(SG, 1u));
+  if (!t.valid) { return; }
   let Wq4 = p.Wq / 4u;
   for (var c = 0u; c < COTV; c++) {
     for (var e = 0u; e < 4u; e++) {

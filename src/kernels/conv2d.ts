@@ -112,20 +112,24 @@ interface TileDispatch {
 function dispatchTile(rt: Runtime, d: TileDispatch, xp: BufferLike, wp: BufferLike, bias: BufferLike | null, out: BufferLike): void {
   const t = d.tile;
   const g = d.groups;
-  const total = t.tilesW * t.tilesH * d.N * t.tilesO;
+  // Tiles of one output-channel tile, padded to whole subgroups when they share weight loads.
+  const lanesUsed = t.tilesW * t.tilesH * d.N;
+  const lanes = t.SG ? Math.ceil(lanesUsed / t.SG) * t.SG : lanesUsed;
+  const total = lanes * t.tilesO;
   const OV = t.tilesO * t.COTV;
   // Whole-vec4 output rows take vec4 stores.
   const vec4Out = d.soW === 1 && d.outW % 4 === 0 && d.ooW % 4 === 0 && d.Wq % 4 === 0;
   rt.dispatch({
     label: d.label,
-    shader: 'conv2d_forward.wgsl',
+    shader: t.SG ? 'conv2d_forward_subgroup.wgsl' : 'conv2d_forward_own.wgsl',
     entry: vec4Out ? 'main_vec4_out' : 'main',
     constants: { WG: t.WG, HAS_BIAS: bias !== null, ACCUMULATE: d.accumulate },
-    defines: { COTV: t.COTV, TWV: t.TWV, THO: t.THO, TK: g.TK, TK1: g.TK1 },
+    defines: { COTV: t.COTV, TWV: t.TWV, THO: t.THO, TK: g.TK, TK1: g.TK1, SG: t.SG },
     params: {
       R: d.R, Hp: d.Hp, Wp4: d.Wp4, S: d.S, P: g.P, KH: d.KH, G: g.G, Gp: g.Gp,
       O: d.O, OV, outH: d.outH, outW: d.outW, Hq: d.Hq, Wq: d.Wq, soH: d.soH, ooH: d.ooH,
       soW: d.soW, ooW: d.ooW, tilesW: t.tilesW, N: d.N, total, tilesH: t.tilesH, rpStep: g.rpStep,
+      lanes, lanesUsed,
     },
     // Without a bias the read-only packed weights stand in for the unused binding.
     bindings: { X: xp, Wt: wp, B: bias ?? wp, [vec4Out ? 'Y4' : 'Y']: out },
@@ -145,7 +149,7 @@ export function conv2dForward(rt: Runtime, x: BufferLike, w: BufferLike, bias: B
   if (bias) checkSize(op, 'bias', bias, [s.Co], s);
   checkSize(op, 'y', y, [s.N, s.Co, Ho, Wo], s);
   const label = `conv2d forward ${s.Ci}->${s.Co} k${s.KH}x${s.KW} s${s.stride} @${s.H}x${s.W}`;
-  const tile = chooseTile(conv2dTiles(rt.gpu.info.kind, 'forward'), s.Co, Ho, Wo, conv2dOverride('forward', op), op);
+  const tile = chooseTile(conv2dTiles(rt.gpu.info.kind, 'forward'), s.Co, Ho, Wo, conv2dOverride('forward', op), op, rt.gpu.info.subgroupSize);
   const S = s.stride;
   const groups = tapGroups(s.KW, S, tile.mergePhases);
   // Row tiles may run past Ho; those rows read zero padding and are not stored.
@@ -201,7 +205,7 @@ export function conv2dBackwardInput(rt: Runtime, dy: BufferLike, w: BufferLike, 
   for (const r of rows) {
     for (const c of cols) {
       if (r.taps === 0 || c.taps === 0 || r.count === 0 || c.count === 0) continue;
-      const tile = chooseTile(cfg, s.Ci, r.count, c.count, force, op);
+      const tile = chooseTile(cfg, s.Ci, r.count, c.count, force, op, rt.gpu.info.subgroupSize);
       // Phase position q reads dy rows q + q0 − (taps − 1) … q + q0 (zero outside dy).
       const offH = r.q0 - (r.taps - 1);
       const offW = c.q0 - (c.taps - 1);

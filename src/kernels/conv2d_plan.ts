@@ -17,13 +17,15 @@ export interface Tile {
   THO: number;
   mergePhases: boolean;
   WG: number;
+  /** Subgroup size the weight loads are shared over (conv2d_forward_subgroup.wgsl), 0 for own loads. */
+  SG: number;
   tilesW: number;
   tilesH: number;
   tilesO: number;
 }
 
 /** Tile of the forward kernel for an O×Hq×Wq output. */
-export function chooseTile(cfg: Conv2dTileConfig, O: number, Hq: number, Wq: number, force: Record<string, number>, what: string): Tile {
+export function chooseTile(cfg: Conv2dTileConfig, O: number, Hq: number, Wq: number, force: Record<string, number>, what: string, subgroupSize: number | null = null): Tile {
   const Wv = Math.ceil(Wq / 4);
   const TWV = force.TWV ?? balanced(Wv, cfg.maxTWV);
   // Rows fill the 4 column slots that a narrow image leaves free (balanced over Hq).
@@ -37,8 +39,10 @@ export function chooseTile(cfg: Conv2dTileConfig, O: number, Hq: number, Wq: num
   if (!(COTV >= 1 && COTV <= 4 && TWV >= 1 && TWV <= 4 && THO >= 1 && TWV * THO <= 4)) {
     throw new Error(`${what}: tile COTV=${COTV} TWV=${TWV} THO=${THO} outside COTV, TWV 1–4 and TWV·THO ≤ 4`);
   }
+  const WG = force.WG ?? cfg.WG;
   return {
-    COTV, TWV, THO, mergePhases: force.MERGE === undefined ? cfg.mergePhases : force.MERGE !== 0, WG: force.WG ?? cfg.WG,
+    COTV, TWV, THO, mergePhases: force.MERGE === undefined ? cfg.mergePhases : force.MERGE !== 0, WG,
+    SG: sharedLoadLanes(cfg.subgroups, subgroupSize, force, WG, what),
     tilesW: Math.ceil(Wv / TWV), tilesH: Math.ceil(Hq / THO), tilesO: Math.ceil(O / (4 * COTV)),
   };
 }
@@ -111,22 +115,19 @@ export interface WeightGradPlan {
 }
 
 /**
- * Subgroup size to share dy loads over: the adapter's fixed size when its table asks for it
- * (or WGML_CONV_DW has SG=1), else 0. SG=1 on a device without fixed-size subgroups is an error.
+ * Subgroup size a conv kernel shares its loads over: the adapter's fixed size when its table
+ * asks for it (or a WGML_CONV_* override has SG=1), else 0 (own loads). SG=1 where the device
+ * has no fixed subgroup size ≥ 4 dividing the workgroup is an error naming `what`.
  */
-function weightGradSubgroup(cfg: Conv2dWeightGradConfig, subgroupSize: number | null, force: Record<string, number>, WG: number): number {
-  const want = force.SG === undefined ? cfg.subgroups : force.SG !== 0;
+function sharedLoadLanes(tableWants: boolean, subgroupSize: number | null, force: Record<string, number>, WG: number, what: string): number {
+  const want = force.SG === undefined ? tableWants : force.SG !== 0;
   if (!want) return 0;
-  if (subgroupSize === null) {
-    if (force.SG === undefined) return 0;
-    throw new Error('conv2dBackwardWeight: SG=1 needs a device with the subgroups feature and a fixed subgroup size');
-  }
-  // Lanes 0…COT−1 load (COT ≤ 4); subgroups must tile the workgroup.
-  if (subgroupSize < 4 || WG % subgroupSize !== 0) {
-    if (force.SG === undefined) return 0;
-    throw new Error(`conv2dBackwardWeight: SG=1 needs a subgroup size ≥ 4 dividing the workgroup size ${WG}, got ${subgroupSize}`);
-  }
-  return subgroupSize;
+  const fits = subgroupSize !== null && subgroupSize >= 4 && WG % subgroupSize === 0;
+  if (fits) return subgroupSize;
+  if (force.SG === undefined) return 0;
+  throw new Error(subgroupSize === null
+    ? `${what}: SG=1 needs a device with the subgroups feature and a fixed subgroup size`
+    : `${what}: SG=1 needs a subgroup size ≥ 4 dividing the workgroup size ${WG}, got ${subgroupSize}`);
 }
 
 export function planWeightGrad(cfg: Conv2dWeightGradConfig, s: Conv2dShape, Ho: number, Wo: number, nOut: number, force: Record<string, number>, subgroupSize: number | null = null): WeightGradPlan {
@@ -134,7 +135,7 @@ export function planWeightGrad(cfg: Conv2dWeightGradConfig, s: Conv2dShape, Ho: 
   const CIT = force.CIT ?? Math.min(cfg.CIT, s.Ci);
   if (!(COT >= 1 && COT <= 4 && CIT >= 1 && CIT <= 4)) throw new Error(`conv2dBackwardWeight: tile COT=${COT} CIT=${CIT} outside 1–4`);
   const WG = force.WG ?? cfg.WG;
-  const SG = weightGradSubgroup(cfg, subgroupSize, force, WG);
+  const SG = sharedLoadLanes(cfg.subgroups, subgroupSize, force, WG, 'conv2dBackwardWeight');
   const tilesCo = Math.ceil(s.Co / COT);
   const tilesCi = Math.ceil(s.Ci / CIT);
   const Wdv = Math.ceil(Wo / 4);
@@ -152,7 +153,7 @@ export function planWeightGrad(cfg: Conv2dWeightGradConfig, s: Conv2dShape, Ho: 
 export function conv2dPlan(kind: AdapterKind, s: Conv2dShape, subgroupSize: number | null = null): { forward: Tile; weightGrad: WeightGradPlan } {
   const { Ho, Wo } = validate('conv2dPlan', s);
   return {
-    forward: chooseTile(conv2dTiles(kind, 'forward'), s.Co, Ho, Wo, conv2dOverride('forward', 'conv2dPlan'), 'conv2dPlan'),
+    forward: chooseTile(conv2dTiles(kind, 'forward'), s.Co, Ho, Wo, conv2dOverride('forward', 'conv2dPlan'), 'conv2dPlan', subgroupSize),
     weightGrad: planWeightGrad(conv2dWeightGradConfig(kind), s, Ho, Wo, s.Co * s.Ci * s.KH * s.KW + s.Co, conv2dOverride('weightGrad', 'conv2dBackwardWeight'), subgroupSize),
   };
 }

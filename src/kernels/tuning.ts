@@ -101,6 +101,11 @@ export interface Conv2dTileConfig {
   /** Stride 2 with ≤ 4 taps per kernel row: both column phases in one step (see tapGroups). */
   mergePhases: boolean;
   WG: number;
+  /**
+   * Share each step's weight loads across a subgroup (needs the subgroups feature and a fixed
+   * subgroup size): each lane loads one weight vec4 and subgroupBroadcast hands them round.
+   */
+  subgroups: boolean;
 }
 
 /** Tiles and reduction chunking of shaders/conv2d_backward_weight.wgsl. */
@@ -127,9 +132,9 @@ export interface Conv2dWeightGradConfig {
 // (A/B runs in CPU seconds: the machine is shared). Merging the two column phases of a 3×3
 // stride-2 forward step: SwiftShader +40–60%, lavapipe −30–45%.
 const CONV_FORWARD: Record<AdapterKind, Conv2dTileConfig> = {
-  lavapipe: { COTV: 2, maxCOTV: 4, maxTWV: 4, maxTHO: 4, maxBlocks: 8, mergePhases: false, WG: 64 },
-  swiftshader: { COTV: 2, maxCOTV: 4, maxTWV: 4, maxTHO: 4, maxBlocks: 8, mergePhases: true, WG: 64 },
-  gpu: { COTV: 1, maxCOTV: 1, maxTWV: 1, maxTHO: 1, maxBlocks: 1, mergePhases: true, WG: 64 },
+  lavapipe: { COTV: 2, maxCOTV: 4, maxTWV: 4, maxTHO: 4, maxBlocks: 8, mergePhases: false, WG: 64, subgroups: true },
+  swiftshader: { COTV: 2, maxCOTV: 4, maxTWV: 4, maxTHO: 4, maxBlocks: 8, mergePhases: true, WG: 64, subgroups: true },
+  gpu: { COTV: 1, maxCOTV: 1, maxTWV: 1, maxTHO: 1, maxBlocks: 1, mergePhases: true, WG: 64, subgroups: false },
 };
 
 // The input gradient's phases run the forward kernel; its tiles were not measured apart.
@@ -137,7 +142,7 @@ const CONV_INPUT_GRAD: Record<AdapterKind, Conv2dTileConfig> = CONV_FORWARD;
 
 const CONV_WEIGHT_GRAD: Record<AdapterKind, Conv2dWeightGradConfig> = {
   lavapipe: { COT: 4, CIT: 2, WG: 64, laneTerms: 2048, minThreads: 1024, maxPartialFloats: 16 << 20, subgroups: true },
-  swiftshader: { COT: 4, CIT: 4, WG: 64, laneTerms: 2048, minThreads: 1024, maxPartialFloats: 16 << 20, subgroups: true },
+  swiftshader: { COT: 4, CIT: 4, WG: 64, laneTerms: 2048, minThreads: 1024, maxPartialFloats: 16 << 20, subgroups: false },
   gpu: { COT: 2, CIT: 2, WG: 64, laneTerms: 1024, minThreads: 65536, maxPartialFloats: 32 << 20, subgroups: false },
 };
 
@@ -155,8 +160,8 @@ export function conv2dWeightGradConfig(kind: AdapterKind): Conv2dWeightGradConfi
 
 /**
  * Tile fields bench/ forces for one conv pass: WGML_CONV_FWD / WGML_CONV_DX / WGML_CONV_DW,
- * e.g. "COTV=2,TWV=4" or "COT=4,CIT=2" (also WG, THO, MERGE=0|1, and SG=0|1 for the weight gradient's
- * shared dy loads). `what` names the op in errors.
+ * e.g. "COTV=2,TWV=4" or "COT=4,CIT=2" (also WG, THO, MERGE=0|1, and SG=0|1: loads shared across a subgroup
+ * or not). `what` names the op in errors.
  */
 export function conv2dOverride(pass: Conv2dPass, what: string, env: NodeJS.ProcessEnv = process.env): Record<string, number> {
   const spec = env[CONV_ENV[pass]];

@@ -172,14 +172,14 @@ describe('conv2d GPU vs float64 reference', () => {
     ['COTV=4,TWV=1,THO=4,MERGE=0', 'COT=4,CIT=4'],
     ['COTV=1,TWV=2,THO=2', 'COT=2,CIT=4'],
     // The real-GPU table's tiles.
-    ['COTV=1,TWV=1,THO=1,MERGE=1', 'COT=2,CIT=2,SG=0'],
-    // Weight gradient with dy loads shared across a subgroup (4, 2 and 1 loading lanes), and
-    // the own-load path; the cases above run each adapter's default (shared on lavapipe and
-    // SwiftShader).
-    ['COTV=2,TWV=4,THO=1', 'COT=4,CIT=2,SG=1'],
-    ['COTV=2,TWV=2,THO=2', 'COT=2,CIT=3,SG=1'],
-    ['COTV=1,TWV=4,THO=1', 'COT=1,CIT=4,SG=1'],
-    ['COTV=2,TWV=4,THO=1', 'COT=3,CIT=2,SG=0'],
+    ['COTV=1,TWV=1,THO=1,MERGE=1,SG=0', 'COT=2,CIT=2,SG=0'],
+    // Loads shared across a subgroup (forward: 1–4 weight vec4s per lane and step with 4 or
+    // 8 lanes; weight gradient: 4, 2 and 1 loading lanes), and the own-load paths; the cases
+    // above run each adapter's default (shared on lavapipe and SwiftShader).
+    ['COTV=2,TWV=4,THO=1,SG=1', 'COT=4,CIT=2,SG=1'],
+    ['COTV=2,TWV=2,THO=2,SG=1', 'COT=2,CIT=3,SG=1'],
+    ['COTV=1,TWV=4,THO=1,SG=1', 'COT=1,CIT=4,SG=1'],
+    ['COTV=2,TWV=4,THO=1,SG=0', 'COT=3,CIT=2,SG=0'],
   ];
   forced.forEach(([tile, dwTile], fi) => {
     const s: Conv2dShape = { N: 1, Ci: 6, H: 13, W: 19, Co: 13, KH: 3, KW: 3, stride: fi % 2 ? 1 : 2, pad: 1 };
