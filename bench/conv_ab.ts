@@ -2,7 +2,7 @@
 // process, interleaved rep by rep (A, B, A, B, …) so both sides see the same machine load:
 //
 //   npm run bench:conv-ab -- --pass dw --a WGML_CONV_DW=SG=0 --b WGML_CONV_DW= \
-//        [--adapter lavapipe] [--stem torchvision|cifar|both] [--batch 16] [--reps 3]
+//        [--adapter lavapipe] [--stem torchvision|cifar|both] [--batch 16] [--width 64] [--reps 3]
 //        [--only <substring>] [--name sg-dw]
 //
 // `--a` / `--b` are NAME=VALUE settings of process environment variables (an empty value unsets
@@ -31,6 +31,7 @@ interface Args {
   b: [string, string];
   stem: 'cifar' | 'torchvision' | 'both';
   batch: number;
+  width: number;
   reps: number;
   only?: string;
   name?: string;
@@ -43,7 +44,7 @@ function setting(v: string, flag: string): [string, string] {
 }
 
 function parseArgs(argv: string[]): Args {
-  const out: Partial<Args> = { stem: 'torchvision', batch: 16, reps: 3 };
+  const out: Partial<Args> = { stem: 'torchvision', batch: 16, width: 64, reps: 3 };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const next = () => flagValue(argv, i++);
@@ -53,6 +54,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--b') out.b = setting(next(), '--b');
     else if (k === '--stem') out.stem = next() as Args['stem'];
     else if (k === '--batch') out.batch = Number(next());
+    else if (k === '--width') out.width = Number(next());
     else if (k === '--reps') out.reps = Number(next());
     else if (k === '--only') out.only = next();
     else if (k === '--name') out.name = next();
@@ -64,6 +66,7 @@ function parseArgs(argv: string[]): Args {
   if (!out.b) errors.push('--b WGML_NAME=VALUE is required');
   if (!['cifar', 'torchvision', 'both'].includes(out.stem!)) errors.push('--stem must be cifar, torchvision or both');
   if (!(Number.isInteger(out.batch) && out.batch! > 0)) errors.push('--batch must be a positive integer');
+  if (!(Number.isInteger(out.width) && out.width! > 0)) errors.push('--width must be a positive integer');
   if (!(Number.isInteger(out.reps) && out.reps! > 0)) errors.push('--reps must be a positive integer');
   if (errors.length) throw new Error(errors.join('\n'));
   return out as Args;
@@ -126,7 +129,7 @@ async function main(): Promise<void> {
   const saved = new Map([args.a[0], args.b[0]].map((k) => [k, process.env[k]]));
   const rt = await Runtime.create({ adapter: args.adapter });
   const stems = args.stem === 'both' ? (['torchvision', 'cifar'] as const) : [args.stem];
-  const convs = stems.flatMap((st) => resnet18ConvShapes(st, args.batch)).filter((c) => !args.only || c.name.includes(args.only));
+  const convs = stems.flatMap((st) => resnet18ConvShapes(st, args.batch, 1, args.width)).filter((c) => !args.only || c.name.includes(args.only));
   const fmt = ([k, v]: [string, string]) => (v === '' ? `${k} unset` : `${k}=${v}`);
   const rows: Row[] = [];
   for (const c of convs) {
@@ -144,7 +147,7 @@ async function main(): Promise<void> {
   const lines = [
     `# conv2d ${args.pass} A/B — ${info.kind}`,
     '',
-    `Adapter: ${info.name} (${info.kind}); batch ${args.batch}; ${args.reps} rep(s) per side, interleaved A/B after one untimed call each; ${new Date().toISOString().slice(0, 10)}.`,
+    `Adapter: ${info.name} (${info.kind}); batch ${args.batch}, width ${args.width}; ${args.reps} rep(s) per side, interleaved A/B after one untimed call each; ${new Date().toISOString().slice(0, 10)}.`,
     `A: ${fmt(args.a)}. B: ${fmt(args.b)}.`,
     `Command: \`npm run bench:conv-ab -- ${process.argv.slice(2).join(' ')}\``,
     '',

@@ -13,21 +13,22 @@ export interface NamedConv {
   count: number;
 }
 
-export function resnet18ConvShapes(stem: 'cifar' | 'torchvision', N: number, inputChannels = 1): NamedConv[] {
+/** The distinct conv shapes of ResNet18 at 112² (`width` = layer1's channels; 64 is torchvision's). */
+export function resnet18ConvShapes(stem: 'cifar' | 'torchvision', N: number, inputChannels = 1, width = 64): NamedConv[] {
   const out: NamedConv[] = [];
   const conv = (name: string, Ci: number, Co: number, H: number, K: number, stride: number, count: number) =>
     out.push({ stem, name, count, shape: { N, Ci, H, W: H, Co, KH: K, KW: K, stride, pad: (K - 1) >> 1 } });
   let H: number;
   if (stem === 'cifar') {
-    conv('conv1', inputChannels, 64, 112, 3, 1, 1);
+    conv('conv1', inputChannels, width, 112, 3, 1, 1);
     H = 112;
   } else {
-    conv('conv1', inputChannels, 64, 112, 7, 2, 1);
+    conv('conv1', inputChannels, width, 112, 7, 2, 1);
     H = 28; // 112 → 56 (conv1) → 28 (max-pool)
   }
-  conv('layer1 3x3', 64, 64, H, 3, 1, 4);
-  let C = 64;
-  for (const [i, Co] of [[2, 128], [3, 256], [4, 512]] as const) {
+  conv('layer1 3x3', width, width, H, 3, 1, 4);
+  let C = width;
+  for (const [i, Co] of [[2, 2 * width], [3, 4 * width], [4, 8 * width]] as const) {
     const Hout = Math.floor((H + 2 - 3) / 2) + 1;
     conv(`layer${i}.0 conv1 s2`, C, Co, H, 3, 2, 1);
     conv(`layer${i}.0 downsample`, C, Co, H, 1, 2, 1);

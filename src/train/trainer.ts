@@ -41,6 +41,11 @@ export interface EpochMetrics {
   gpu_peak_bytes_in_use: number;
   /** What the pool holds after returning the buffers the epoch did not use. */
   gpu_bytes_allocated: number;
+  /**
+   * Seconds from the process's start to the end of this run's first training step (data
+   * preparation and kernel compilation included); null on every later epoch.
+   */
+  first_step_seconds: number | null;
   best: boolean;
 }
 
@@ -193,6 +198,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, opts: {
     let images = 0;
     let stopped = false;
     let epochsRun = 0;
+    let firstStepSeconds: number | null = null;
     let epoch = state.epoch;
     for (epoch = state.epoch + 1; epoch <= config.epochs; epoch++) {
       const order = shuffle.shuffled(trainIdx);
@@ -207,6 +213,11 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, opts: {
         const idx = order.slice(b * config.batch, (b + 1) * config.batch);
         const B = idx.length;
         const stats = await scope(() => trainStep(model!, opt!, augmentedInputs(rt, aug!.augmentBatch(idx), S, K)));
+        if (images === 0) {
+          // performance.now() counts from the process's start in Node.
+          firstStepSeconds = performance.now() / 1000;
+          log(`first training step done ${firstStepSeconds.toFixed(1)} s after start`);
+        }
         const loss = stats.loss;
         if (!Number.isFinite(loss)) {
           const ids = idx.map((i) => ds.samples[i]!.id);
@@ -271,6 +282,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, opts: {
         gpu_bytes_in_use: pool.bytesInUse,
         gpu_peak_bytes_in_use: pool.peakBytesInUse,
         gpu_bytes_allocated: pool.bytesAllocated,
+        first_step_seconds: epochsRun === 0 ? firstStepSeconds : null,
         best,
       };
       // The epoch's line lands before its checkpoints: a run killed in between resumes from the

@@ -33,7 +33,7 @@ afterAll(() => {
 });
 
 const METRIC_FIELDS: (keyof EpochMetrics)[] = [
-  'epoch', 'train_loss', 'train_acc', 'val_loss', 'val_acc', 'images_per_sec', 'seconds', 'gpu_bytes_in_use', 'gpu_peak_bytes_in_use', 'gpu_bytes_allocated', 'best',
+  'epoch', 'train_loss', 'train_acc', 'val_loss', 'val_acc', 'images_per_sec', 'seconds', 'gpu_bytes_in_use', 'gpu_peak_bytes_in_use', 'gpu_bytes_allocated', 'first_step_seconds', 'best',
 ];
 
 describe('train(): tiny synthetic run', () => {
@@ -72,6 +72,9 @@ describe('train(): tiny synthetic run', () => {
       expect(m.gpu_bytes_allocated).toBeGreaterThanOrEqual(m.gpu_peak_bytes_in_use);
       expect(m.gpu_peak_bytes_in_use).toBeGreaterThanOrEqual(m.gpu_bytes_in_use);
       expect(typeof m.best).toBe('boolean');
+      // Only a run's first epoch carries the time to its first step.
+      if (i === 0) expect(m.first_step_seconds).toBeGreaterThan(0);
+      else expect(m.first_step_seconds).toBeNull();
     });
     // Epoch 1 is always the best so far; the best epoch reported is the last one flagged best.
     expect(rows[0]!.best).toBe(true);
