@@ -46,7 +46,7 @@ override HAS_BIAS: bool = false;
 
 #include "flat_id.wgsl"
 
-const COT: u32 = 4u; // @specialize output channels per invocation, 1–4
+const COT: u32 = 4u; // @specialize output channels per invocation, 1–8 (COT·CIT ≤ 16)
 const CIT: u32 = 4u; // @specialize input channels per invocation, 1–4
 const TK: u32 = 3u; // @specialize taps of phase ph per invocation (consecutive a), 1–4
 const TK1: u32 = 0u; // @specialize taps of phase 1 in the same invocation (stride 2), TK + TK1 ≤ 4
@@ -56,7 +56,7 @@ const C1: u32 = min(TK, 3u);
 // Subgroup size of the subgroup entry file (0 for own loads).
 const SG: u32 = 0u; // @specialize
 
-// acc[co·4 + ci]: matrix column k = tap a0 + k of phase ph for k < TK, then tap k − TK of
+// acc[ci·COT + co]: matrix column k = tap a0 + k of phase ph for k < TK, then tap k − TK of
 // phase 1; each a vec4 of 4 interleaved ow lanes.
 alias Tile = array<mat4x4f, 16>;
 
@@ -87,30 +87,54 @@ fn fmaTaps(a: mat4x4f, d: vec4f, x: mat4x4f) -> mat4x4f {
   return r;
 }
 
-// Adds the products of input channel ci's windows x with the COT dy vectors d (matrix columns).
-fn ciStep0(acc: ptr<function, Tile>, d: mat4x4f, x: mat4x4f) {
-  (*acc)[0] = fmaTaps((*acc)[0], d[0], x);
-  if (COT > 1u) { (*acc)[4] = fmaTaps((*acc)[4], d[1], x); }
-  if (COT > 2u) { (*acc)[8] = fmaTaps((*acc)[8], d[2], x); }
-  if (COT > 3u) { (*acc)[12] = fmaTaps((*acc)[12], d[3], x); }
+// The COT dy vec4s of one column: channels 0–3 as lo's matrix columns, 4–7 as hi's.
+struct DyCol { lo: mat4x4f, hi: mat4x4f }
+
+// Where a row's dy lives: the rows of the invocation's channels 0–3 and 4–7 (clamped to Co),
+// and of the one channel this lane loads when a subgroup shares the loads.
+struct DyRows { lo: vec4u, hi: vec4u, lane: u32 }
+
+// Adds the products of input channel ci's windows x with the COT dy vectors of d: block
+// ci·COT + co (indices clamped so blocks no tile uses still index in range).
+fn ciStep0(acc: ptr<function, Tile>, d: DyCol, x: mat4x4f) {
+  (*acc)[0] = fmaTaps((*acc)[0], d.lo[0], x);
+  if (COT > 1u) { (*acc)[1] = fmaTaps((*acc)[1], d.lo[1], x); }
+  if (COT > 2u) { (*acc)[2] = fmaTaps((*acc)[2], d.lo[2], x); }
+  if (COT > 3u) { (*acc)[3] = fmaTaps((*acc)[3], d.lo[3], x); }
+  if (COT > 4u) { (*acc)[4] = fmaTaps((*acc)[4], d.hi[0], x); }
+  if (COT > 5u) { (*acc)[5] = fmaTaps((*acc)[5], d.hi[1], x); }
+  if (COT > 6u) { (*acc)[6] = fmaTaps((*acc)[6], d.hi[2], x); }
+  if (COT > 7u) { (*acc)[7] = fmaTaps((*acc)[7], d.hi[3], x); }
 }
-fn ciStep1(acc: ptr<function, Tile>, d: mat4x4f, x: mat4x4f) {
-  (*acc)[1] = fmaTaps((*acc)[1], d[0], x);
-  if (COT > 1u) { (*acc)[5] = fmaTaps((*acc)[5], d[1], x); }
-  if (COT > 2u) { (*acc)[9] = fmaTaps((*acc)[9], d[2], x); }
-  if (COT > 3u) { (*acc)[13] = fmaTaps((*acc)[13], d[3], x); }
+fn ciStep1(acc: ptr<function, Tile>, d: DyCol, x: mat4x4f) {
+  (*acc)[min(COT + 0u, 15u)] = fmaTaps((*acc)[min(COT + 0u, 15u)], d.lo[0], x);
+  if (COT > 1u) { (*acc)[min(COT + 1u, 15u)] = fmaTaps((*acc)[min(COT + 1u, 15u)], d.lo[1], x); }
+  if (COT > 2u) { (*acc)[min(COT + 2u, 15u)] = fmaTaps((*acc)[min(COT + 2u, 15u)], d.lo[2], x); }
+  if (COT > 3u) { (*acc)[min(COT + 3u, 15u)] = fmaTaps((*acc)[min(COT + 3u, 15u)], d.lo[3], x); }
+  if (COT > 4u) { (*acc)[min(COT + 4u, 15u)] = fmaTaps((*acc)[min(COT + 4u, 15u)], d.hi[0], x); }
+  if (COT > 5u) { (*acc)[min(COT + 5u, 15u)] = fmaTaps((*acc)[min(COT + 5u, 15u)], d.hi[1], x); }
+  if (COT > 6u) { (*acc)[min(COT + 6u, 15u)] = fmaTaps((*acc)[min(COT + 6u, 15u)], d.hi[2], x); }
+  if (COT > 7u) { (*acc)[min(COT + 7u, 15u)] = fmaTaps((*acc)[min(COT + 7u, 15u)], d.hi[3], x); }
 }
-fn ciStep2(acc: ptr<function, Tile>, d: mat4x4f, x: mat4x4f) {
-  (*acc)[2] = fmaTaps((*acc)[2], d[0], x);
-  if (COT > 1u) { (*acc)[6] = fmaTaps((*acc)[6], d[1], x); }
-  if (COT > 2u) { (*acc)[10] = fmaTaps((*acc)[10], d[2], x); }
-  if (COT > 3u) { (*acc)[14] = fmaTaps((*acc)[14], d[3], x); }
+fn ciStep2(acc: ptr<function, Tile>, d: DyCol, x: mat4x4f) {
+  (*acc)[min(2u * COT + 0u, 15u)] = fmaTaps((*acc)[min(2u * COT + 0u, 15u)], d.lo[0], x);
+  if (COT > 1u) { (*acc)[min(2u * COT + 1u, 15u)] = fmaTaps((*acc)[min(2u * COT + 1u, 15u)], d.lo[1], x); }
+  if (COT > 2u) { (*acc)[min(2u * COT + 2u, 15u)] = fmaTaps((*acc)[min(2u * COT + 2u, 15u)], d.lo[2], x); }
+  if (COT > 3u) { (*acc)[min(2u * COT + 3u, 15u)] = fmaTaps((*acc)[min(2u * COT + 3u, 15u)], d.lo[3], x); }
+  if (COT > 4u) { (*acc)[min(2u * COT + 4u, 15u)] = fmaTaps((*acc)[min(2u * COT + 4u, 15u)], d.hi[0], x); }
+  if (COT > 5u) { (*acc)[min(2u * COT + 5u, 15u)] = fmaTaps((*acc)[min(2u * COT + 5u, 15u)], d.hi[1], x); }
+  if (COT > 6u) { (*acc)[min(2u * COT + 6u, 15u)] = fmaTaps((*acc)[min(2u * COT + 6u, 15u)], d.hi[2], x); }
+  if (COT > 7u) { (*acc)[min(2u * COT + 7u, 15u)] = fmaTaps((*acc)[min(2u * COT + 7u, 15u)], d.hi[3], x); }
 }
-fn ciStep3(acc: ptr<function, Tile>, d: mat4x4f, x: mat4x4f) {
-  (*acc)[3] = fmaTaps((*acc)[3], d[0], x);
-  if (COT > 1u) { (*acc)[7] = fmaTaps((*acc)[7], d[1], x); }
-  if (COT > 2u) { (*acc)[11] = fmaTaps((*acc)[11], d[2], x); }
-  if (COT > 3u) { (*acc)[15] = fmaTaps((*acc)[15], d[3], x); }
+fn ciStep3(acc: ptr<function, Tile>, d: DyCol, x: mat4x4f) {
+  (*acc)[min(3u * COT + 0u, 15u)] = fmaTaps((*acc)[min(3u * COT + 0u, 15u)], d.lo[0], x);
+  if (COT > 1u) { (*acc)[min(3u * COT + 1u, 15u)] = fmaTaps((*acc)[min(3u * COT + 1u, 15u)], d.lo[1], x); }
+  if (COT > 2u) { (*acc)[min(3u * COT + 2u, 15u)] = fmaTaps((*acc)[min(3u * COT + 2u, 15u)], d.lo[2], x); }
+  if (COT > 3u) { (*acc)[min(3u * COT + 3u, 15u)] = fmaTaps((*acc)[min(3u * COT + 3u, 15u)], d.lo[3], x); }
+  if (COT > 4u) { (*acc)[min(3u * COT + 4u, 15u)] = fmaTaps((*acc)[min(3u * COT + 4u, 15u)], d.hi[0], x); }
+  if (COT > 5u) { (*acc)[min(3u * COT + 5u, 15u)] = fmaTaps((*acc)[min(3u * COT + 5u, 15u)], d.hi[1], x); }
+  if (COT > 6u) { (*acc)[min(3u * COT + 6u, 15u)] = fmaTaps((*acc)[min(3u * COT + 6u, 15u)], d.hi[2], x); }
+  if (COT > 7u) { (*acc)[min(3u * COT + 7u, 15u)] = fmaTaps((*acc)[min(3u * COT + 7u, 15u)], d.hi[3], x); }
 }
 
 fn hsum(v: vec4f) -> f32 { return (v.x + v.y) + (v.z + v.w); }
@@ -119,10 +143,13 @@ fn hsum(v: vec4f) -> f32 { return (v.x + v.y) + (v.z + v.w); }
 // channel ci's current vec4 of phase ph, of `cur1` the same for phase 1 (TK1 > 0).
 struct Carry { cur: mat4x4f, cur1: mat4x4f }
 
-// One dy column j: d holds the COT dy vec4s (matrix columns), xb the x row bases of the CIT
-// input channels. Loads the next x vec4 per channel and adds every tap's products.
-fn column(acc: ptr<function, Tile>, accB: ptr<function, mat4x4f>, k: ptr<function, Carry>, d: mat4x4f, xb: vec4u, j: u32) {
-  if (HAS_BIAS) { *accB += d; }
+// One dy column j: d holds the COT dy vec4s, xb the x row bases of the CIT input channels.
+// Loads the next x vec4 per channel and adds every tap's products.
+fn column(acc: ptr<function, Tile>, accB: ptr<function, DyCol>, k: ptr<function, Carry>, d: DyCol, xb: vec4u, j: u32) {
+  if (HAS_BIAS) {
+    (*accB).lo += d.lo;
+    if (COT > 4u) { (*accB).hi += d.hi; }
+  }
   // Phase 1's row follows phase 0's (used when TK1 > 0).
   let x1o = p.Wp4;
   let n0 = X[xb.x + j + 1u];
@@ -177,15 +204,19 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   // Channels past Ci/Co are clamped for loads (no branches in the loop) and masked on store.
   let o = vec4u(min(cot * COT, p.Co - 1u), min(cot * COT + 1u, p.Co - 1u),
                 min(cot * COT + 2u, p.Co - 1u), min(cot * COT + 3u, p.Co - 1u));
+  let oHi = vec4u(min(cot * COT + 4u, p.Co - 1u), min(cot * COT + 5u, p.Co - 1u),
+                  min(cot * COT + 6u, p.Co - 1u), min(cot * COT + 7u, p.Co - 1u));
   let i = vec4u(min(cit * CIT, p.Ci - 1u), min(cit * CIT + 1u, p.Ci - 1u),
                 min(cit * CIT + 2u, p.Ci - 1u), min(cit * CIT + 3u, p.Ci - 1u));
   // Tap a reads input vec4 column j + a/4 with shift a%4; the launcher makes a0 a multiple of 4
   // (TK = 4 whenever a phase has more than 4 taps), so shifts are k = a − a0.
   let colOff = a0 / 4u;
   let lane = id % max(SG, 1u);
+  // The output channel whose dy this lane loads when the subgroup shares them.
+  let laneCh = min(cot * COT + min(lane, COT - 1u), p.Co - 1u);
 
   var acc: Tile;
-  var accB = mat4x4f();
+  var accB: DyCol;
   let r0 = chunk * p.rowsPerChunk;
   let r1 = min(r0 + p.rowsPerChunk, p.rows);
   let S = p.S;
@@ -208,9 +239,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
       if (CIT > 2u) { k.cur1[2] = X[xb.z + p.Wp4]; }
       if (CIT > 3u) { k.cur1[3] = X[xb.w + p.Wp4]; }
     }
-    let dyb = vec4u(dyRow) + o * dyPlane;
+    let dyb = DyRows(vec4u(dyRow) + o * dyPlane, vec4u(dyRow) + oHi * dyPlane, dyRow + laneCh * dyPlane);
     for (var j = 0u; j < p.Wdv; j++) {
-      column(&acc, &accB, &k, dyColumn(dyb, j, lane), xb, j);
+      column(&acc, &accB, &k, dyColumn(dyb, j), xb, j);
     }
   }
   if (!valid) { return; }
@@ -228,9 +259,11 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
         let kph = select(p.ph, 1u, c >= TK);
         if (a >= select(p.taps, p.taps1, c >= TK)) { continue; }
         let kw = a * S + kph;
-        part[pb + ((oc * p.Ci + ic) * p.KH + kh) * p.KW + kw] = hsum(acc[co * 4u + ci][c]);
+        part[pb + ((oc * p.Ci + ic) * p.KH + kh) * p.KW + kw] = hsum(acc[ci * COT + co][c]);
       }
     }
-    if (HAS_BIAS && cit == 0u && tap == 0u) { part[pb + p.nW + oc] = hsum(accB[co]); }
+    if (HAS_BIAS && cit == 0u && tap == 0u) {
+      part[pb + p.nW + oc] = hsum(select(accB.hi[co % 4u], accB.lo[co % 4u], co < 4u));
+    }
   }
 }

@@ -2,12 +2,16 @@
 // conv2d_backward_weight.wgsl; this file supplies its dy loads.
 #include "conv2d_backward_weight.wgsl"
 
-// The COT dy vec4s of column j as matrix columns; b holds the rows of the (clamped) channels.
-fn dyColumn(b: vec4u, j: u32, lane: u32) -> mat4x4f {
-  var d = mat4x4f();
-  d[0] = DY[b.x + j];
-  if (COT > 1u) { d[1] = DY[b.y + j]; }
-  if (COT > 2u) { d[2] = DY[b.z + j]; }
-  if (COT > 3u) { d[3] = DY[b.w + j]; }
+// The COT dy vec4s of column j.
+fn dyColumn(b: DyRows, j: u32) -> DyCol {
+  var d: DyCol;
+  d.lo[0] = DY[b.lo.x + j];
+  if (COT > 1u) { d.lo[1] = DY[b.lo.y + j]; }
+  if (COT > 2u) { d.lo[2] = DY[b.lo.z + j]; }
+  if (COT > 3u) { d.lo[3] = DY[b.lo.w + j]; }
+  if (COT > 4u) { d.hi[0] = DY[b.hi.x + j]; }
+  if (COT > 5u) { d.hi[1] = DY[b.hi.y + j]; }
+  if (COT > 6u) { d.hi[2] = DY[b.hi.z + j]; }
+  if (COT > 7u) { d.hi[3] = DY[b.hi.w + j]; }
   return d;
 }

@@ -10,18 +10,20 @@ diagnostic(off, subgroup_uniformity);
 
 #include "conv2d_backward_weight.wgsl"
 
-// The COT dy vec4s of column j as matrix columns: lane c < COT loads channel c's (the others
-// repeat the last), every lane takes all COT by broadcast. Sharing one load across two
-// columns (lanes 4–7 loading column j + 1) ran 1.3–2× slower on lavapipe: bigger unrolled
-// body, and rows padded to even widths (bench/results/conv-ab-dw-subgroup-lavapipe.md).
-fn dyColumn(b: vec4u, j: u32, lane: u32) -> mat4x4f {
-  let c = min(lane, COT - 1u);
-  let row = select(select(select(b.x, b.y, c == 1u), b.z, c == 2u), b.w, c == 3u);
-  let v = DY[row + j];
-  var d = mat4x4f();
-  d[0] = subgroupBroadcast(v, 0u);
-  if (COT > 1u) { d[1] = subgroupBroadcast(v, 1u); }
-  if (COT > 2u) { d[2] = subgroupBroadcast(v, 2u); }
-  if (COT > 3u) { d[3] = subgroupBroadcast(v, 3u); }
+// The COT dy vec4s of column j: lane c < COT loads channel c's (the others repeat the last;
+// the launcher keeps COT ≤ SG), every lane takes all COT by broadcast. Sharing one load across
+// two columns (lanes 4–7 loading column j + 1) ran 1.3–2× slower on lavapipe: bigger unrolled
+// body, and rows padded to even widths (docs/DECISIONS.md).
+fn dyColumn(b: DyRows, j: u32) -> DyCol {
+  let v = DY[b.lane + j];
+  var d: DyCol;
+  d.lo[0] = subgroupBroadcast(v, 0u);
+  if (COT > 1u) { d.lo[1] = subgroupBroadcast(v, 1u); }
+  if (COT > 2u) { d.lo[2] = subgroupBroadcast(v, 2u); }
+  if (COT > 3u) { d.lo[3] = subgroupBroadcast(v, 3u); }
+  if (COT > 4u) { d.hi[0] = subgroupBroadcast(v, min(4u, SG - 1u)); }
+  if (COT > 5u) { d.hi[1] = subgroupBroadcast(v, min(5u, SG - 1u)); }
+  if (COT > 6u) { d.hi[2] = subgroupBroadcast(v, min(6u, SG - 1u)); }
+  if (COT > 7u) { d.hi[3] = subgroupBroadcast(v, min(7u, SG - 1u)); }
   return d;
 }

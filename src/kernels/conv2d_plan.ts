@@ -116,26 +116,30 @@ export interface WeightGradPlan {
 
 /**
  * Subgroup size a conv kernel shares its loads over: the adapter's fixed size when its table
- * asks for it (or a WGML_CONV_* override has SG=1), else 0 (own loads). SG=1 where the device
- * has no fixed subgroup size ≥ 4 dividing the workgroup is an error naming `what`.
+ * asks for it (or a WGML_CONV_* override has SG=1), else 0 (own loads). A subgroup must have at
+ * least `minLanes` lanes (and 4) and tile the workgroup; SG=1 where it does not is an error
+ * naming `what`, while the table's wish is then dropped quietly.
  */
-function sharedLoadLanes(tableWants: boolean, subgroupSize: number | null, force: Record<string, number>, WG: number, what: string): number {
+function sharedLoadLanes(tableWants: boolean, subgroupSize: number | null, force: Record<string, number>, WG: number, what: string, minLanes = 4): number {
   const want = force.SG === undefined ? tableWants : force.SG !== 0;
   if (!want) return 0;
-  const fits = subgroupSize !== null && subgroupSize >= 4 && WG % subgroupSize === 0;
-  if (fits) return subgroupSize;
+  const need = Math.max(4, minLanes);
+  if (subgroupSize !== null && subgroupSize >= need && WG % subgroupSize === 0) return subgroupSize;
   if (force.SG === undefined) return 0;
   throw new Error(subgroupSize === null
     ? `${what}: SG=1 needs a device with the subgroups feature and a fixed subgroup size`
-    : `${what}: SG=1 needs a subgroup size ≥ 4 dividing the workgroup size ${WG}, got ${subgroupSize}`);
+    : `${what}: SG=1 needs a subgroup size ≥ ${need} dividing the workgroup size ${WG}, got ${subgroupSize}`);
 }
 
 export function planWeightGrad(cfg: Conv2dWeightGradConfig, s: Conv2dShape, Ho: number, Wo: number, nOut: number, force: Record<string, number>, subgroupSize: number | null = null): WeightGradPlan {
   const COT = force.COT ?? Math.min(cfg.COT, s.Co);
   const CIT = force.CIT ?? Math.min(cfg.CIT, s.Ci);
-  if (!(COT >= 1 && COT <= 4 && CIT >= 1 && CIT <= 4)) throw new Error(`conv2dBackwardWeight: tile COT=${COT} CIT=${CIT} outside 1–4`);
+  if (!(COT >= 1 && COT <= 8 && CIT >= 1 && CIT <= 4 && COT * CIT <= 16)) {
+    throw new Error(`conv2dBackwardWeight: tile COT=${COT} CIT=${CIT} outside COT 1–8, CIT 1–4, COT·CIT ≤ 16`);
+  }
   const WG = force.WG ?? cfg.WG;
-  const SG = sharedLoadLanes(cfg.subgroups, subgroupSize, force, WG, 'conv2dBackwardWeight');
+  // A shared load gives each of the COT loading lanes one dy vec4, so COT ≤ the subgroup size.
+  const SG = sharedLoadLanes(cfg.subgroups, subgroupSize, force, WG, 'conv2dBackwardWeight', COT);
   const tilesCo = Math.ceil(s.Co / COT);
   const tilesCi = Math.ceil(s.Ci / CIT);
   const Wdv = Math.ceil(Wo / 4);

@@ -141,7 +141,7 @@ const CONV_FORWARD: Record<AdapterKind, Conv2dTileConfig> = {
 const CONV_INPUT_GRAD: Record<AdapterKind, Conv2dTileConfig> = CONV_FORWARD;
 
 const CONV_WEIGHT_GRAD: Record<AdapterKind, Conv2dWeightGradConfig> = {
-  lavapipe: { COT: 4, CIT: 2, WG: 64, laneTerms: 2048, minThreads: 1024, maxPartialFloats: 16 << 20, subgroups: true },
+  lavapipe: { COT: 8, CIT: 2, WG: 64, laneTerms: 2048, minThreads: 1024, maxPartialFloats: 16 << 20, subgroups: true },
   swiftshader: { COT: 4, CIT: 4, WG: 64, laneTerms: 2048, minThreads: 1024, maxPartialFloats: 16 << 20, subgroups: false },
   gpu: { COT: 2, CIT: 2, WG: 64, laneTerms: 1024, minThreads: 65536, maxPartialFloats: 32 << 20, subgroups: false },
 };

@@ -180,6 +180,11 @@ describe('conv2d GPU vs float64 reference', () => {
     ['COTV=2,TWV=2,THO=2,SG=1', 'COT=2,CIT=3,SG=1'],
     ['COTV=1,TWV=4,THO=1,SG=1', 'COT=1,CIT=4,SG=1'],
     ['COTV=2,TWV=4,THO=1,SG=0', 'COT=3,CIT=2,SG=0'],
+    // Weight-gradient tiles of 5–8 output channels (lavapipe's default is 8 × 2), shared on
+    // adapters whose table shares dy and whose subgroups have ≥ COT lanes, and own.
+    ['COTV=2,TWV=4,THO=1', 'COT=8,CIT=2'],
+    ['COTV=3,TWV=2,THO=2', 'COT=5,CIT=3'],
+    ['COTV=2,TWV=4,THO=1,SG=0', 'COT=6,CIT=2,SG=0'],
   ];
   forced.forEach(([tile, dwTile], fi) => {
     const s: Conv2dShape = { N: 1, Ci: 6, H: 13, W: 19, Co: 13, KH: 3, KW: 3, stride: fi % 2 ? 1 : 2, pad: 1 };

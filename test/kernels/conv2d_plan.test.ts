@@ -1,0 +1,34 @@
+// How the conv launchers choose shared (subgroup) or own loads, and the errors of forced tiles.
+// Pure functions of the shape, the adapter's table and its subgroup size: no GPU needed.
+import { describe, it, expect } from 'vitest';
+import { chooseTile, planWeightGrad } from '../../src/kernels/conv2d_plan.js';
+import { conv2dTiles, conv2dWeightGradConfig } from '../../src/kernels/tuning.js';
+import type { Conv2dShape } from '../../src/kernels/conv2d_shape.js';
+
+const s: Conv2dShape = { N: 2, Ci: 64, H: 14, W: 14, Co: 128, KH: 3, KW: 3, stride: 1, pad: 1 };
+const lavapipe = conv2dWeightGradConfig('lavapipe');
+const plan = (force: Record<string, number>, subgroupSize: number | null) =>
+  planWeightGrad(lavapipe, s, 14, 14, 128 * 64 * 9, force, subgroupSize);
+
+describe('conv2d plans: shared or own loads', () => {
+  it("follows the adapter's table when the subgroup fits, and falls back to own loads quietly when it does not", () => {
+    expect(plan({}, 8)).toMatchObject({ COT: 8, CIT: 2, SG: 8 });
+    // 8 output channels need 8 loading lanes: a subgroup of 4 (or none) means own loads.
+    expect(plan({}, 4).SG).toBe(0);
+    expect(plan({}, null).SG).toBe(0);
+    expect(plan({ COT: 4 }, 4).SG).toBe(4);
+    expect(plan({ SG: 0 }, 8).SG).toBe(0);
+    // The real-GPU rows keep own loads.
+    expect(planWeightGrad(conv2dWeightGradConfig('gpu'), s, 14, 14, 1, {}, 32).SG).toBe(0);
+    expect(chooseTile(conv2dTiles('lavapipe', 'forward'), 128, 14, 14, {}, 'f', 8).SG).toBe(8);
+    expect(chooseTile(conv2dTiles('gpu', 'forward'), 128, 14, 14, {}, 'f', 32).SG).toBe(0);
+  });
+
+  it('rejects forced tiles it cannot run, naming the op and the limit', () => {
+    expect(() => plan({ COT: 9 }, 8)).toThrow(/conv2dBackwardWeight: tile COT=9 CIT=2 outside COT 1–8, CIT 1–4, COT·CIT ≤ 16/);
+    expect(() => plan({ COT: 8, CIT: 3 }, 8)).toThrow(/COT·CIT ≤ 16/);
+    expect(() => plan({ COT: 8, SG: 1 }, 4)).toThrow(/conv2dBackwardWeight: SG=1 needs a subgroup size ≥ 8 dividing the workgroup size 64, got 4/);
+    expect(() => plan({ SG: 1 }, null)).toThrow(/SG=1 needs a device with the subgroups feature and a fixed subgroup size/);
+    expect(() => chooseTile(conv2dTiles('lavapipe', 'forward'), 128, 14, 14, { SG: 1 }, 'conv2dForward', null)).toThrow(/conv2dForward: SG=1 needs a device/);
+  });
+});
