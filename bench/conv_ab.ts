@@ -141,8 +141,12 @@ async function main(): Promise<void> {
     if (v === undefined) delete process.env[k];
     else process.env[k] = v;
   }
-  const stepA = rows.reduce((s, r) => s + r.conv.count * r.a.wall, 0);
-  const stepB = rows.reduce((s, r) => s + r.conv.count * r.b.wall, 0);
+  const stepSums = stems.map((st) => {
+    const of = rows.filter((r) => r.conv.stem === st);
+    const a = of.reduce((s, r) => s + r.conv.count * r.a.wall, 0);
+    const b = of.reduce((s, r) => s + r.conv.count * r.b.wall, 0);
+    return `${st} stem: A ${a.toFixed(2)} s, B ${b.toFixed(2)} s, B ×${(a / b).toFixed(2)}`;
+  });
   const info = rt.gpu.info;
   const lines = [
     `# conv2d ${args.pass} A/B — ${info.kind}`,
@@ -159,7 +163,7 @@ async function main(): Promise<void> {
         `${(r.gflop / r.a.wall).toFixed(2)} | ${(r.gflop / r.b.wall).toFixed(2)} | ×${(r.a.wall / r.b.wall).toFixed(2)} | ×${(r.a.cpu / r.b.cpu).toFixed(2)} |`;
     }),
     '',
-    `Summed over one training step (each shape × its count in ResNet18): A ${stepA.toFixed(2)} s, B ${stepB.toFixed(2)} s, B ×${(stepA / stepB).toFixed(2)}.`,
+    `Summed over one training step (each shape × its count in ResNet18): ${stepSums.join('; ')}.`,
     '',
   ];
   const md = lines.join('\n');

@@ -110,7 +110,7 @@ export interface Conv2dTileConfig {
 
 /** Tiles and reduction chunking of shaders/conv2d_backward_weight.wgsl. */
 export interface Conv2dWeightGradConfig {
-  /** Output and input channels per invocation (1–4 each). */
+  /** Output (1–8) and input (1–4) channels per invocation, COT·CIT ≤ 16. */
   COT: number;
   CIT: number;
   WG: number;
@@ -127,8 +127,10 @@ export interface Conv2dWeightGradConfig {
   subgroups: boolean;
 }
 
-// Forward 8×16 (COTV=2, TWV=4) was at least as fast as 16×16, 16×8 and 8×8 on both drivers;
-// weight gradient 4×2 beat 4×4 on lavapipe by 10–40% on 3×3 shapes, a tie on SwiftShader
+// Forward 8×16 (COTV=2, TWV=4) was at least as fast as 16×16, 16×8 and 8×8 on both drivers
+// (with shared weight loads, 16×16 still nets ×1.00 on lavapipe: conv-ab runs, DECISIONS.md);
+// weight gradient 4×2 beat 4×4 on lavapipe by 10–40% on 3×3 shapes, a tie on SwiftShader; once
+// dy loads are shared across a subgroup, 8×2 beats 4×2 on lavapipe (×1.11 torchvision step, ×1.21 CIFAR)
 // (A/B runs in CPU seconds: the machine is shared). Merging the two column phases of a 3×3
 // stride-2 forward step: SwiftShader +40–60%, lavapipe −30–45%.
 const CONV_FORWARD: Record<AdapterKind, Conv2dTileConfig> = {
