@@ -132,9 +132,10 @@ export interface Conv2dWeightGradConfig {
 // weight gradient 4×2 beat 4×4 on lavapipe by 10–40% on 3×3 shapes, a tie on SwiftShader; once
 // dy loads are shared across a subgroup, 8×2 beats 4×2 on lavapipe (×1.11 torchvision step, ×1.21 CIFAR)
 // (A/B runs in CPU seconds: the machine is shared). Merging the two column phases of a 3×3
-// stride-2 forward step: SwiftShader +40–60%, lavapipe −30–45%.
+// stride-2 forward step: SwiftShader +40–60%; lavapipe −30–45% while every invocation loaded
+// its own weights, ×1.01–1.40 per shape once a subgroup shares them (conv-ab-fwd-merge-lavapipe.md).
 const CONV_FORWARD: Record<AdapterKind, Conv2dTileConfig> = {
-  lavapipe: { COTV: 2, maxCOTV: 4, maxTWV: 4, maxTHO: 4, maxBlocks: 8, mergePhases: false, WG: 64, subgroups: true },
+  lavapipe: { COTV: 2, maxCOTV: 4, maxTWV: 4, maxTHO: 4, maxBlocks: 8, mergePhases: true, WG: 64, subgroups: true },
   swiftshader: { COTV: 2, maxCOTV: 4, maxTWV: 4, maxTHO: 4, maxBlocks: 8, mergePhases: true, WG: 64, subgroups: true },
   gpu: { COTV: 1, maxCOTV: 1, maxTWV: 1, maxTHO: 1, maxBlocks: 1, mergePhases: true, WG: 64, subgroups: false },
 };
