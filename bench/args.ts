@@ -1,6 +1,7 @@
 // What the bench/ scripts share: argument reading and seeded input buffers.
 import type { Runtime } from '../src/kernels/runtime.js';
 import type { PooledBuffer } from '../src/kernels/buffer_pool.js';
+import { rand } from '../src/bench/suite.js';
 
 /** The value after flag argv[i] (an error naming the flag when it is missing). */
 export function flagValue(argv: string[], i: number): string {
@@ -9,13 +10,7 @@ export function flagValue(argv: string[], i: number): string {
   return v;
 }
 
-/** A buffer of n uniform values in [−0.5, 0.5) from a fixed LCG, so runs see the same data. */
+/** A buffer of n uniform values in [−0.5, 0.5) from the benchmark suite's LCG, so runs see the same data. */
 export function randomBuffer(rt: Runtime, n: number, seed: number, label: string): PooledBuffer {
-  const a = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = s / 2 ** 32 - 0.5;
-  }
-  return rt.upload(a, label);
+  return rt.upload(rand(n, seed, 0.5), label);
 }

@@ -143,6 +143,14 @@ fn hsum(v: vec4f) -> f32 { return (v.x + v.y) + (v.z + v.w); }
 // channel ci's current vec4 of phase ph, of `cur1` the same for phase 1 (TK1 > 0).
 struct Carry { cur: mat4x4f, cur1: mat4x4f }
 
+// Input vec4 j + 1 of the row at b: column 0 phase ph, column 1 phase 1 (whose row follows
+// phase 0's; zero unless TK1 > 0).
+fn nextX(b: u32, j: u32) -> mat2x4f {
+  var n = mat2x4f(X[b + j + 1u], vec4f());
+  if (TK1 > 0u) { n[1] = X[b + p.Wp4 + j + 1u]; }
+  return n;
+}
+
 // One dy column j: d holds the COT dy vec4s, xb the x row bases of the CIT input channels.
 // Loads the next x vec4 per channel and adds every tap's products.
 fn column(acc: ptr<function, Tile>, accB: ptr<function, DyCol>, k: ptr<function, Carry>, d: DyCol, xb: vec4u, j: u32) {
@@ -150,37 +158,27 @@ fn column(acc: ptr<function, Tile>, accB: ptr<function, DyCol>, k: ptr<function,
     (*accB).lo += d.lo;
     if (COT > 4u) { (*accB).hi += d.hi; }
   }
-  // Phase 1's row follows phase 0's (used when TK1 > 0).
-  let x1o = p.Wp4;
-  let n0 = X[xb.x + j + 1u];
-  var f0 = vec4f();
-  if (TK1 > 0u) { f0 = X[xb.x + x1o + j + 1u]; }
-  ciStep0(acc, d, windows((*k).cur[0], n0, (*k).cur1[0], f0));
-  (*k).cur[0] = n0;
-  (*k).cur1[0] = f0;
+  let n0 = nextX(xb.x, j);
+  ciStep0(acc, d, windows((*k).cur[0], n0[0], (*k).cur1[0], n0[1]));
+  (*k).cur[0] = n0[0];
+  (*k).cur1[0] = n0[1];
   if (CIT > 1u) {
-    let n1 = X[xb.y + j + 1u];
-    var f1 = vec4f();
-    if (TK1 > 0u) { f1 = X[xb.y + x1o + j + 1u]; }
-    ciStep1(acc, d, windows((*k).cur[1], n1, (*k).cur1[1], f1));
-    (*k).cur[1] = n1;
-    (*k).cur1[1] = f1;
+    let n1 = nextX(xb.y, j);
+    ciStep1(acc, d, windows((*k).cur[1], n1[0], (*k).cur1[1], n1[1]));
+    (*k).cur[1] = n1[0];
+    (*k).cur1[1] = n1[1];
   }
   if (CIT > 2u) {
-    let n2 = X[xb.z + j + 1u];
-    var f2 = vec4f();
-    if (TK1 > 0u) { f2 = X[xb.z + x1o + j + 1u]; }
-    ciStep2(acc, d, windows((*k).cur[2], n2, (*k).cur1[2], f2));
-    (*k).cur[2] = n2;
-    (*k).cur1[2] = f2;
+    let n2 = nextX(xb.z, j);
+    ciStep2(acc, d, windows((*k).cur[2], n2[0], (*k).cur1[2], n2[1]));
+    (*k).cur[2] = n2[0];
+    (*k).cur1[2] = n2[1];
   }
   if (CIT > 3u) {
-    let n3 = X[xb.w + j + 1u];
-    var f3 = vec4f();
-    if (TK1 > 0u) { f3 = X[xb.w + x1o + j + 1u]; }
-    ciStep3(acc, d, windows((*k).cur[3], n3, (*k).cur1[3], f3));
-    (*k).cur[3] = n3;
-    (*k).cur1[3] = f3;
+    let n3 = nextX(xb.w, j);
+    ciStep3(acc, d, windows((*k).cur[3], n3[0], (*k).cur1[3], n3[1]));
+    (*k).cur[3] = n3[0];
+    (*k).cur1[3] = n3[1];
   }
 }
 

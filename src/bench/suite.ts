@@ -64,7 +64,8 @@ async function steady(run: () => Promise<void>, firstMs: number): Promise<number
   return performance.now() - t;
 }
 
-function rand(n: number, seed: number, scale = 1): Float32Array {
+/** n values uniform in [−scale, scale) from a fixed LCG, so every engine and run sees the same data. */
+export function rand(n: number, seed: number, scale = 1): Float32Array {
   const a = new Float32Array(n);
   let s = seed >>> 0;
   for (let i = 0; i < n; i++) {
