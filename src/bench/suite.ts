@@ -530,7 +530,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
           const extra: Record<string, unknown> = {};
           return {
             run: async () => {
-              const stats = await scope(() => trainStep(model, opt, augmentedInputs(rt, batch(), S, K)));
+              const stats = await rt.step(() => scope(() => trainStep(model, opt, augmentedInputs(rt, batch(), S, K))));
               if (Number.isNaN(firstLoss)) firstLoss = stats.loss;
               extra.poolPeakBytes = Math.max(Number(extra.poolPeakBytes ?? 0), rt.pool.stats().bytesAllocated);
               extra.rssPeakBytes = Math.max(Number(extra.rssPeakBytes ?? 0), rss());

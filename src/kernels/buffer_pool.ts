@@ -9,6 +9,14 @@
 // moment it is released — a step's backward pass reuses the activations it has finished with.
 // A uniform buffer is written with queue.writeBuffer straight away, which lands before the
 // pending commands are submitted: it waits in `pending` until the encoder says they were.
+//
+// Free lists per size class cannot hand a free 50-MB buffer to a 40-MB request, so a training
+// step at full size holds about 1.8× the bytes its backward pass needs. A loop of identical
+// steps run through `step()` does better: after two steps with the same allocation trace the
+// pool packs that trace offline (step_plan.ts) and later steps take their storage buffers from
+// the plan. A step that allocates differently falls back to the free lists, and the plan only
+// ever hands out a buffer nobody holds, so following it is never a correctness question.
+import { packStep, planBytes, sameTrace, type StepPlan, type StepTrace } from './step_plan.js';
 
 export type BufferKind = 'storage' | 'uniform' | 'readback';
 
@@ -43,12 +51,27 @@ export class BufferPool {
   private live = new Set<GPUBuffer>();
   /** Buffers handed out since the last `trimIdle()`. */
   private used = new Set<GPUBuffer>();
+  /** The packed plan of the repeating step, and its buffers by slot. */
+  private plan: StepPlan | null = null;
+  private slots: GPUBuffer[] = [];
+  /** While a step runs: its trace so far, and its live storage buffers by acquire index. */
+  private stepTrace: StepTrace | null = null;
+  private stepAcquires = new Map<GPUBuffer, number>();
+  private stepUsed = new Set<GPUBuffer>();
+  private acquiresInStep = 0;
+  /** The running step has allocated as the plan says so far. */
+  private following = false;
+  private prevTrace: StepTrace | null = null;
   /** Bytes held by callers (size-class bytes), including buffers waiting for their submit. */
   bytesInUse = 0;
+  /** Bytes callers asked for, of the buffers counted in `bytesInUse`. */
+  bytesRequestedInUse = 0;
   /** Bytes of every GPU buffer the pool owns, free or not. */
   bytesAllocated = 0;
   /** The most bytes held by callers at once since the pool was made or `resetPeak()`. */
   peakBytesInUse = 0;
+  /** The most bytes the pool owned at once since it was made or `resetPeak()`. */
+  peakBytesAllocated = 0;
   buffersCreated = 0;
 
   constructor(private readonly device: GPUDevice) {}
@@ -58,19 +81,70 @@ export class BufferPool {
       throw new RangeError(`buffer of ${bytes} bytes requested for ${label}`);
     }
     const size = sizeClass(bytes);
-    let buffer = this.free.get(`${kind}:${size}`)?.pop();
+    const inStep = kind === 'storage' && this.stepTrace !== null;
+    let buffer = (inStep ? this.planned(bytes) : undefined) ?? this.free.get(`${kind}:${size}`)?.pop() ?? (kind === 'storage' ? this.freeSlot(bytes) : undefined);
     if (!buffer) {
-      buffer = this.device.createBuffer({ size, usage: USAGE[kind], label: `${label}[${kind} ${size}B]` });
-      this.bytesAllocated += size;
-      this.buffersCreated++;
+      buffer = this.create(size, kind, label);
     } else {
       buffer.label = `${label}[${kind} ${buffer.size}B]`;
+    }
+    if (inStep) {
+      this.stepAcquires.set(buffer, this.acquiresInStep - 1);
+      this.stepUsed.add(buffer);
     }
     this.live.add(buffer);
     this.used.add(buffer);
     this.bytesInUse += buffer.size;
+    this.bytesRequestedInUse += bytes;
     if (this.bytesInUse > this.peakBytesInUse) this.peakBytesInUse = this.bytesInUse;
     return { buffer, bytes, kind };
+  }
+
+  private create(size: number, kind: BufferKind, label: string): GPUBuffer {
+    const buffer = this.device.createBuffer({ size, usage: USAGE[kind], label: `${label}[${kind} ${size}B]` });
+    this.bytesAllocated += size;
+    if (this.bytesAllocated > this.peakBytesAllocated) this.peakBytesAllocated = this.bytesAllocated;
+    this.buffersCreated++;
+    return buffer;
+  }
+
+  /** Records a storage acquire of the running step and returns the plan's buffer for it, if free. */
+  private planned(bytes: number): GPUBuffer | undefined {
+    const k = this.acquiresInStep++;
+    const want = planBytes(bytes);
+    this.stepTrace!.push(want);
+    if (!this.following || !this.plan) return undefined;
+    if (this.plan.sizes[k] !== want) {
+      this.following = false;
+      return undefined;
+    }
+    const slot = this.plan.slotOf[k]!;
+    if (slot < 0) return undefined;
+    const buffer = this.slots[slot]!;
+    // Held by someone (the step released in another order than the plan's): not this one.
+    if (this.live.has(buffer)) return undefined;
+    return this.takeFree(buffer);
+  }
+
+  /**
+   * Off the plan (a smaller last batch, an evaluation pass) with no free buffer of the class:
+   * the smallest free plan buffer of at most twice the request, rather than a new buffer.
+   */
+  private freeSlot(bytes: number): GPUBuffer | undefined {
+    let best: GPUBuffer | undefined;
+    for (const b of this.slots) {
+      if (b.size < bytes || b.size > 2 * bytes || this.live.has(b) || (best && b.size >= best.size)) continue;
+      best = b;
+    }
+    return best && this.takeFree(best);
+  }
+
+  private takeFree(buffer: GPUBuffer): GPUBuffer | undefined {
+    const list = this.free.get(`storage:${buffer.size}`);
+    const i = list ? list.indexOf(buffer) : -1;
+    if (i < 0) return undefined;
+    list!.splice(i, 1);
+    return buffer;
   }
 
   /**
@@ -82,22 +156,90 @@ export class BufferPool {
     if (!this.live.delete(b.buffer)) {
       throw new Error(`buffer ${b.buffer.label} released twice or not from this pool`);
     }
+    const k = this.stepTrace ? this.stepAcquires.get(b.buffer) : undefined;
+    if (k !== undefined) {
+      this.stepTrace!.push(-(k + 1));
+      this.stepAcquires.delete(b.buffer);
+    }
     if (submitted || b.kind !== 'uniform') this.recycle(b);
     else this.pending.push(b);
   }
 
   private recycle(b: PooledBuffer): void {
-    const key = `${b.kind}:${b.buffer.size}`;
-    let list = this.free.get(key);
-    if (!list) this.free.set(key, (list = []));
-    list.push(b.buffer);
+    this.recycleBuffer(b.kind, b.buffer);
     this.bytesInUse -= b.buffer.size;
+    this.bytesRequestedInUse -= b.bytes;
   }
 
   /** Called by the encoder once the commands that used pending buffers are submitted. */
   afterSubmit(): void {
     for (const b of this.pending) this.recycle(b);
     this.pending = [];
+  }
+
+  /**
+   * Starts one iteration of a loop whose iterations allocate the same storage buffers in the
+   * same order (a training step). Runtime.step wraps it; steps do not nest.
+   */
+  beginStep(): void {
+    if (this.stepTrace) throw new Error('BufferPool.beginStep: a step is already running (steps do not nest)');
+    this.stepTrace = [];
+    this.acquiresInStep = 0;
+    this.following = this.plan !== null;
+  }
+
+  /**
+   * Ends the step. When it allocated exactly as the step before it, and not as the current
+   * plan, its trace is packed into a new plan: the buffers of the step and of the old plan are
+   * reused where a slot has their size, and the rest are destroyed. Call it with every command
+   * that used them submitted (Runtime.step flushes first). `completed` false (the step threw)
+   * records nothing.
+   */
+  endStep(completed = true): void {
+    const trace = this.stepTrace;
+    if (!trace) throw new Error('BufferPool.endStep: no step is running');
+    this.stepTrace = null;
+    this.stepAcquires.clear();
+    const repeated = completed && sameTrace(trace, this.prevTrace);
+    this.prevTrace = completed ? trace : null;
+    if (repeated && !sameTrace(trace, this.plan?.trace ?? null)) this.adopt(packStep(trace));
+    this.stepUsed.clear();
+  }
+
+  private adopt(plan: StepPlan): void {
+    const spare = new Map<number, GPUBuffer[]>();
+    for (const b of new Set([...this.stepUsed, ...this.slots])) {
+      if (this.live.has(b) || !this.takeFree(b)) continue;
+      let list = spare.get(b.size);
+      if (!list) spare.set(b.size, (list = []));
+      list.push(b);
+    }
+    // Destroy before creating, so the pool never holds both the old buffers and the new.
+    const keep = plan.slotBytes.map((bytes) => spare.get(bytes)?.pop());
+    for (const list of spare.values()) {
+      for (const b of list) {
+        this.bytesAllocated -= b.size;
+        b.destroy();
+      }
+    }
+    this.slots = keep.map((b, s) => b ?? this.create(plan.slotBytes[s]!, 'storage', 'wgml.step-plan'));
+    for (const b of this.slots) {
+      this.recycleBuffer('storage', b);
+      this.used.add(b);
+    }
+    this.plan = plan;
+  }
+
+  private recycleBuffer(kind: BufferKind, buffer: GPUBuffer): void {
+    const key = `${kind}:${buffer.size}`;
+    let list = this.free.get(key);
+    if (!list) this.free.set(key, (list = []));
+    list.push(buffer);
+  }
+
+  private dropPlan(): void {
+    this.plan = null;
+    this.slots = [];
   }
 
   /**
@@ -118,6 +260,8 @@ export class BufferPool {
       else this.free.delete(key);
     }
     this.bytesAllocated -= freed;
+    // A plan whose buffers went unused for a whole round is stale.
+    if (this.slots.some((b) => !this.used.has(b))) this.dropPlan();
     this.used = new Set(this.live);
     return freed;
   }
@@ -131,18 +275,23 @@ export class BufferPool {
       }
     }
     this.free.clear();
+    this.dropPlan();
     this.used = new Set(this.live);
   }
 
   resetPeak(): void {
     this.peakBytesInUse = this.bytesInUse;
+    this.peakBytesAllocated = this.bytesAllocated;
   }
 
-  stats(): { bytesInUse: number; peakBytesInUse: number; bytesAllocated: number; buffersCreated: number; live: number } {
+  stats(): { bytesInUse: number; bytesRequestedInUse: number; peakBytesInUse: number; bytesAllocated: number; peakBytesAllocated: number; stepPlanBytes: number; buffersCreated: number; live: number } {
     return {
       bytesInUse: this.bytesInUse,
+      bytesRequestedInUse: this.bytesRequestedInUse,
       peakBytesInUse: this.peakBytesInUse,
       bytesAllocated: this.bytesAllocated,
+      peakBytesAllocated: this.peakBytesAllocated,
+      stepPlanBytes: this.slots.reduce((sum, b) => sum + b.size, 0),
       buffersCreated: this.buffersCreated,
       live: this.live.size,
     };

@@ -41,6 +41,8 @@ export interface EpochMetrics {
   gpu_peak_bytes_in_use: number;
   /** What the pool holds after returning the buffers the epoch did not use. */
   gpu_bytes_allocated: number;
+  /** The most bytes the pool owned at once during the epoch. */
+  gpu_peak_bytes_allocated: number;
   /**
    * Seconds from the process's start to the end of this run's first training step (data
    * preparation and kernel compilation included); null on every later epoch.
@@ -212,7 +214,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, opts: {
       for (let b = 0; b < batches; b++) {
         const idx = order.slice(b * config.batch, (b + 1) * config.batch);
         const B = idx.length;
-        const stats = await scope(() => trainStep(model!, opt!, augmentedInputs(rt, aug!.augmentBatch(idx), S, K)));
+        const stats = await rt.step(() => scope(() => trainStep(model!, opt!, augmentedInputs(rt, aug!.augmentBatch(idx), S, K))));
         if (images === 0) {
           // performance.now() counts from the process's start in Node.
           firstStepSeconds = performance.now() / 1000;
@@ -282,6 +284,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, opts: {
         gpu_bytes_in_use: pool.bytesInUse,
         gpu_peak_bytes_in_use: pool.peakBytesInUse,
         gpu_bytes_allocated: pool.bytesAllocated,
+        gpu_peak_bytes_allocated: pool.peakBytesAllocated,
         first_step_seconds: epochsRun === 0 ? firstStepSeconds : null,
         best,
       };

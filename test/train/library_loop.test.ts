@@ -15,7 +15,7 @@ async function customLoop(rt: Runtime, steps: number) {
   const pool: number[] = [];
   for (let step = 0; step < steps; step++) {
     const batch = step % 2 === 0 ? all.slice(0, 5) : all.slice(5);
-    const s = await scope(() => trainStep(model, opt, augmentedInputs(rt, aug.augmentBatch(batch), data.size, 4)));
+    const s = await rt.step(() => scope(() => trainStep(model, opt, augmentedInputs(rt, aug.augmentBatch(batch), data.size, 4))));
     losses.push(s.loss);
     pool.push(rt.pool.stats().bytesAllocated);
   }

@@ -20,6 +20,7 @@ function metricsLine(epoch: number, over: Record<string, unknown> = {}): string 
     gpu_bytes_in_use: 1000,
     gpu_peak_bytes_in_use: 1500,
     gpu_bytes_allocated: 2000,
+    gpu_peak_bytes_allocated: 2100,
     first_step_seconds: epoch === 1 ? 4.2 : null,
     best: epoch <= 3,
     ...over,
