@@ -4,7 +4,7 @@
 // conv2d_prep.wgsl:reduce then sums the chunks into dw [Co,Ci,KH,KW] and db [Co].
 // X:  [N,Ci,Hp,P,Wp4·4] f32 as vec4 — zero-padded and split into P = min(S, KW) column phases
 //     by conv2d_prep.wgsl:pad, so tap kw = a·S + ph reads phase ph at column ow + a.
-// dY: [N,Co,Ho,Wdv·4] f32 as vec4, rows zero-padded to whole vec4s.
+// dY: [N,Co,Ho,Wdv·4] f32 as vec4, rows zero-padded to whole groups of U vec4s.
 //
 // One dispatch per column phase ph; an invocation owns COT output channels × CIT input
 // channels × TK taps a = a0…a0+TK−1 of one kernel row kh, over one chunk of rows (n, oh).
@@ -55,6 +55,15 @@ const NCOL: u32 = TK + TK1;
 const C1: u32 = min(TK, 3u);
 // Subgroup size of the subgroup entry file (0 for own loads).
 const SG: u32 = 0u; // @specialize
+// dy columns per accumulator update, 1, 2 or 4 (the launcher pads dy rows to a multiple).
+// SwiftShader keeps the register tile in memory, so a block's read-modify-write, not its FMAs,
+// sets the speed: U columns give each block U·NCOL FMAs per update instead of NCOL. Column
+// j + 1 is added after column j into the same lanes, so every sum is the same as with U = 1.
+const U: u32 = 1u; // @specialize
+// One flat loop over (row, column group) instead of a row loop around a column loop: each step
+// reloads its first x vec4 per channel instead of carrying it along the row. SwiftShader runs a
+// loop level with a few trips per row (small late-stage maps) far slower than the loads cost.
+const FLAT: bool = false; // @specialize
 
 // acc[ci·COT + co]: matrix column k = tap a0 + k of phase ph for k < TK, then tap k − TK of
 // phase 1; each a vec4 of 4 interleaved ow lanes.
@@ -78,17 +87,31 @@ fn windows(cur: vec4f, next: vec4f, cur1: vec4f, next1: vec4f) -> mat4x4f {
   return w;
 }
 
-fn fmaTaps(a: mat4x4f, d: vec4f, x: mat4x4f) -> mat4x4f {
+// Adds tap column t's products of U dy columns: d[u] · x[u][t], in column order.
+fn fmaCol(a: vec4f, d: vec4f, d1: vec4f, d2: vec4f, d3: vec4f, x: Windows, t: u32) -> vec4f {
+  var r = fma(d, x[0][t], a);
+  if (U > 1u) { r = fma(d1, x[1][t], r); }
+  if (U > 2u) {
+    r = fma(d2, x[2][t], r);
+    r = fma(d3, x[3][t], r);
+  }
+  return r;
+}
+
+fn fmaTaps(a: mat4x4f, d: vec4f, d1: vec4f, d2: vec4f, d3: vec4f, x: Windows) -> mat4x4f {
   var r = a;
-  r[0] = fma(d, x[0], a[0]);
-  if (NCOL > 1u) { r[1] = fma(d, x[1], a[1]); }
-  if (NCOL > 2u) { r[2] = fma(d, x[2], a[2]); }
-  if (NCOL > 3u) { r[3] = fma(d, x[3], a[3]); }
+  r[0] = fmaCol(a[0], d, d1, d2, d3, x, 0u);
+  if (NCOL > 1u) { r[1] = fmaCol(a[1], d, d1, d2, d3, x, 1u); }
+  if (NCOL > 2u) { r[2] = fmaCol(a[2], d, d1, d2, d3, x, 2u); }
+  if (NCOL > 3u) { r[3] = fmaCol(a[3], d, d1, d2, d3, x, 3u); }
   return r;
 }
 
 // The COT dy vec4s of one column: channels 0–3 as lo's matrix columns, 4–7 as hi's.
 struct DyCol { lo: mat4x4f, hi: mat4x4f }
+// U dy columns, and one input channel's tap windows under each of them.
+alias DyCols = array<DyCol, 4>;
+alias Windows = array<mat4x4f, 4>;
 
 // Where a row's dy lives: the rows of the invocation's channels 0–3 and 4–7 (clamped to Co),
 // and of the one channel this lane loads when a subgroup shares the loads.
@@ -96,45 +119,45 @@ struct DyRows { lo: vec4u, hi: vec4u, lane: u32 }
 
 // Adds the products of input channel ci's windows x with the COT dy vectors of d: block
 // ci·COT + co (indices clamped so blocks no tile uses still index in range).
-fn ciStep0(acc: ptr<function, Tile>, d: DyCol, x: mat4x4f) {
-  (*acc)[0] = fmaTaps((*acc)[0], d.lo[0], x);
-  if (COT > 1u) { (*acc)[1] = fmaTaps((*acc)[1], d.lo[1], x); }
-  if (COT > 2u) { (*acc)[2] = fmaTaps((*acc)[2], d.lo[2], x); }
-  if (COT > 3u) { (*acc)[3] = fmaTaps((*acc)[3], d.lo[3], x); }
-  if (COT > 4u) { (*acc)[4] = fmaTaps((*acc)[4], d.hi[0], x); }
-  if (COT > 5u) { (*acc)[5] = fmaTaps((*acc)[5], d.hi[1], x); }
-  if (COT > 6u) { (*acc)[6] = fmaTaps((*acc)[6], d.hi[2], x); }
-  if (COT > 7u) { (*acc)[7] = fmaTaps((*acc)[7], d.hi[3], x); }
+fn ciStep0(acc: ptr<function, Tile>, d: DyCols, x: Windows) {
+  (*acc)[0] = fmaTaps((*acc)[0], d[0].lo[0], d[1].lo[0], d[2].lo[0], d[3].lo[0], x);
+  if (COT > 1u) { (*acc)[1] = fmaTaps((*acc)[1], d[0].lo[1], d[1].lo[1], d[2].lo[1], d[3].lo[1], x); }
+  if (COT > 2u) { (*acc)[2] = fmaTaps((*acc)[2], d[0].lo[2], d[1].lo[2], d[2].lo[2], d[3].lo[2], x); }
+  if (COT > 3u) { (*acc)[3] = fmaTaps((*acc)[3], d[0].lo[3], d[1].lo[3], d[2].lo[3], d[3].lo[3], x); }
+  if (COT > 4u) { (*acc)[4] = fmaTaps((*acc)[4], d[0].hi[0], d[1].hi[0], d[2].hi[0], d[3].hi[0], x); }
+  if (COT > 5u) { (*acc)[5] = fmaTaps((*acc)[5], d[0].hi[1], d[1].hi[1], d[2].hi[1], d[3].hi[1], x); }
+  if (COT > 6u) { (*acc)[6] = fmaTaps((*acc)[6], d[0].hi[2], d[1].hi[2], d[2].hi[2], d[3].hi[2], x); }
+  if (COT > 7u) { (*acc)[7] = fmaTaps((*acc)[7], d[0].hi[3], d[1].hi[3], d[2].hi[3], d[3].hi[3], x); }
 }
-fn ciStep1(acc: ptr<function, Tile>, d: DyCol, x: mat4x4f) {
-  (*acc)[min(COT + 0u, 15u)] = fmaTaps((*acc)[min(COT + 0u, 15u)], d.lo[0], x);
-  if (COT > 1u) { (*acc)[min(COT + 1u, 15u)] = fmaTaps((*acc)[min(COT + 1u, 15u)], d.lo[1], x); }
-  if (COT > 2u) { (*acc)[min(COT + 2u, 15u)] = fmaTaps((*acc)[min(COT + 2u, 15u)], d.lo[2], x); }
-  if (COT > 3u) { (*acc)[min(COT + 3u, 15u)] = fmaTaps((*acc)[min(COT + 3u, 15u)], d.lo[3], x); }
-  if (COT > 4u) { (*acc)[min(COT + 4u, 15u)] = fmaTaps((*acc)[min(COT + 4u, 15u)], d.hi[0], x); }
-  if (COT > 5u) { (*acc)[min(COT + 5u, 15u)] = fmaTaps((*acc)[min(COT + 5u, 15u)], d.hi[1], x); }
-  if (COT > 6u) { (*acc)[min(COT + 6u, 15u)] = fmaTaps((*acc)[min(COT + 6u, 15u)], d.hi[2], x); }
-  if (COT > 7u) { (*acc)[min(COT + 7u, 15u)] = fmaTaps((*acc)[min(COT + 7u, 15u)], d.hi[3], x); }
+fn ciStep1(acc: ptr<function, Tile>, d: DyCols, x: Windows) {
+  (*acc)[min(COT + 0u, 15u)] = fmaTaps((*acc)[min(COT + 0u, 15u)], d[0].lo[0], d[1].lo[0], d[2].lo[0], d[3].lo[0], x);
+  if (COT > 1u) { (*acc)[min(COT + 1u, 15u)] = fmaTaps((*acc)[min(COT + 1u, 15u)], d[0].lo[1], d[1].lo[1], d[2].lo[1], d[3].lo[1], x); }
+  if (COT > 2u) { (*acc)[min(COT + 2u, 15u)] = fmaTaps((*acc)[min(COT + 2u, 15u)], d[0].lo[2], d[1].lo[2], d[2].lo[2], d[3].lo[2], x); }
+  if (COT > 3u) { (*acc)[min(COT + 3u, 15u)] = fmaTaps((*acc)[min(COT + 3u, 15u)], d[0].lo[3], d[1].lo[3], d[2].lo[3], d[3].lo[3], x); }
+  if (COT > 4u) { (*acc)[min(COT + 4u, 15u)] = fmaTaps((*acc)[min(COT + 4u, 15u)], d[0].hi[0], d[1].hi[0], d[2].hi[0], d[3].hi[0], x); }
+  if (COT > 5u) { (*acc)[min(COT + 5u, 15u)] = fmaTaps((*acc)[min(COT + 5u, 15u)], d[0].hi[1], d[1].hi[1], d[2].hi[1], d[3].hi[1], x); }
+  if (COT > 6u) { (*acc)[min(COT + 6u, 15u)] = fmaTaps((*acc)[min(COT + 6u, 15u)], d[0].hi[2], d[1].hi[2], d[2].hi[2], d[3].hi[2], x); }
+  if (COT > 7u) { (*acc)[min(COT + 7u, 15u)] = fmaTaps((*acc)[min(COT + 7u, 15u)], d[0].hi[3], d[1].hi[3], d[2].hi[3], d[3].hi[3], x); }
 }
-fn ciStep2(acc: ptr<function, Tile>, d: DyCol, x: mat4x4f) {
-  (*acc)[min(2u * COT + 0u, 15u)] = fmaTaps((*acc)[min(2u * COT + 0u, 15u)], d.lo[0], x);
-  if (COT > 1u) { (*acc)[min(2u * COT + 1u, 15u)] = fmaTaps((*acc)[min(2u * COT + 1u, 15u)], d.lo[1], x); }
-  if (COT > 2u) { (*acc)[min(2u * COT + 2u, 15u)] = fmaTaps((*acc)[min(2u * COT + 2u, 15u)], d.lo[2], x); }
-  if (COT > 3u) { (*acc)[min(2u * COT + 3u, 15u)] = fmaTaps((*acc)[min(2u * COT + 3u, 15u)], d.lo[3], x); }
-  if (COT > 4u) { (*acc)[min(2u * COT + 4u, 15u)] = fmaTaps((*acc)[min(2u * COT + 4u, 15u)], d.hi[0], x); }
-  if (COT > 5u) { (*acc)[min(2u * COT + 5u, 15u)] = fmaTaps((*acc)[min(2u * COT + 5u, 15u)], d.hi[1], x); }
-  if (COT > 6u) { (*acc)[min(2u * COT + 6u, 15u)] = fmaTaps((*acc)[min(2u * COT + 6u, 15u)], d.hi[2], x); }
-  if (COT > 7u) { (*acc)[min(2u * COT + 7u, 15u)] = fmaTaps((*acc)[min(2u * COT + 7u, 15u)], d.hi[3], x); }
+fn ciStep2(acc: ptr<function, Tile>, d: DyCols, x: Windows) {
+  (*acc)[min(2u * COT + 0u, 15u)] = fmaTaps((*acc)[min(2u * COT + 0u, 15u)], d[0].lo[0], d[1].lo[0], d[2].lo[0], d[3].lo[0], x);
+  if (COT > 1u) { (*acc)[min(2u * COT + 1u, 15u)] = fmaTaps((*acc)[min(2u * COT + 1u, 15u)], d[0].lo[1], d[1].lo[1], d[2].lo[1], d[3].lo[1], x); }
+  if (COT > 2u) { (*acc)[min(2u * COT + 2u, 15u)] = fmaTaps((*acc)[min(2u * COT + 2u, 15u)], d[0].lo[2], d[1].lo[2], d[2].lo[2], d[3].lo[2], x); }
+  if (COT > 3u) { (*acc)[min(2u * COT + 3u, 15u)] = fmaTaps((*acc)[min(2u * COT + 3u, 15u)], d[0].lo[3], d[1].lo[3], d[2].lo[3], d[3].lo[3], x); }
+  if (COT > 4u) { (*acc)[min(2u * COT + 4u, 15u)] = fmaTaps((*acc)[min(2u * COT + 4u, 15u)], d[0].hi[0], d[1].hi[0], d[2].hi[0], d[3].hi[0], x); }
+  if (COT > 5u) { (*acc)[min(2u * COT + 5u, 15u)] = fmaTaps((*acc)[min(2u * COT + 5u, 15u)], d[0].hi[1], d[1].hi[1], d[2].hi[1], d[3].hi[1], x); }
+  if (COT > 6u) { (*acc)[min(2u * COT + 6u, 15u)] = fmaTaps((*acc)[min(2u * COT + 6u, 15u)], d[0].hi[2], d[1].hi[2], d[2].hi[2], d[3].hi[2], x); }
+  if (COT > 7u) { (*acc)[min(2u * COT + 7u, 15u)] = fmaTaps((*acc)[min(2u * COT + 7u, 15u)], d[0].hi[3], d[1].hi[3], d[2].hi[3], d[3].hi[3], x); }
 }
-fn ciStep3(acc: ptr<function, Tile>, d: DyCol, x: mat4x4f) {
-  (*acc)[min(3u * COT + 0u, 15u)] = fmaTaps((*acc)[min(3u * COT + 0u, 15u)], d.lo[0], x);
-  if (COT > 1u) { (*acc)[min(3u * COT + 1u, 15u)] = fmaTaps((*acc)[min(3u * COT + 1u, 15u)], d.lo[1], x); }
-  if (COT > 2u) { (*acc)[min(3u * COT + 2u, 15u)] = fmaTaps((*acc)[min(3u * COT + 2u, 15u)], d.lo[2], x); }
-  if (COT > 3u) { (*acc)[min(3u * COT + 3u, 15u)] = fmaTaps((*acc)[min(3u * COT + 3u, 15u)], d.lo[3], x); }
-  if (COT > 4u) { (*acc)[min(3u * COT + 4u, 15u)] = fmaTaps((*acc)[min(3u * COT + 4u, 15u)], d.hi[0], x); }
-  if (COT > 5u) { (*acc)[min(3u * COT + 5u, 15u)] = fmaTaps((*acc)[min(3u * COT + 5u, 15u)], d.hi[1], x); }
-  if (COT > 6u) { (*acc)[min(3u * COT + 6u, 15u)] = fmaTaps((*acc)[min(3u * COT + 6u, 15u)], d.hi[2], x); }
-  if (COT > 7u) { (*acc)[min(3u * COT + 7u, 15u)] = fmaTaps((*acc)[min(3u * COT + 7u, 15u)], d.hi[3], x); }
+fn ciStep3(acc: ptr<function, Tile>, d: DyCols, x: Windows) {
+  (*acc)[min(3u * COT + 0u, 15u)] = fmaTaps((*acc)[min(3u * COT + 0u, 15u)], d[0].lo[0], d[1].lo[0], d[2].lo[0], d[3].lo[0], x);
+  if (COT > 1u) { (*acc)[min(3u * COT + 1u, 15u)] = fmaTaps((*acc)[min(3u * COT + 1u, 15u)], d[0].lo[1], d[1].lo[1], d[2].lo[1], d[3].lo[1], x); }
+  if (COT > 2u) { (*acc)[min(3u * COT + 2u, 15u)] = fmaTaps((*acc)[min(3u * COT + 2u, 15u)], d[0].lo[2], d[1].lo[2], d[2].lo[2], d[3].lo[2], x); }
+  if (COT > 3u) { (*acc)[min(3u * COT + 3u, 15u)] = fmaTaps((*acc)[min(3u * COT + 3u, 15u)], d[0].lo[3], d[1].lo[3], d[2].lo[3], d[3].lo[3], x); }
+  if (COT > 4u) { (*acc)[min(3u * COT + 4u, 15u)] = fmaTaps((*acc)[min(3u * COT + 4u, 15u)], d[0].hi[0], d[1].hi[0], d[2].hi[0], d[3].hi[0], x); }
+  if (COT > 5u) { (*acc)[min(3u * COT + 5u, 15u)] = fmaTaps((*acc)[min(3u * COT + 5u, 15u)], d[0].hi[1], d[1].hi[1], d[2].hi[1], d[3].hi[1], x); }
+  if (COT > 6u) { (*acc)[min(3u * COT + 6u, 15u)] = fmaTaps((*acc)[min(3u * COT + 6u, 15u)], d[0].hi[2], d[1].hi[2], d[2].hi[2], d[3].hi[2], x); }
+  if (COT > 7u) { (*acc)[min(3u * COT + 7u, 15u)] = fmaTaps((*acc)[min(3u * COT + 7u, 15u)], d[0].hi[3], d[1].hi[3], d[2].hi[3], d[3].hi[3], x); }
 }
 
 fn hsum(v: vec4f) -> f32 { return (v.x + v.y) + (v.z + v.w); }
@@ -151,34 +174,79 @@ fn nextX(b: u32, j: u32) -> mat2x4f {
   return n;
 }
 
-// One dy column j: d holds the COT dy vec4s, xb the x row bases of the CIT input channels.
-// Loads the next x vec4 per channel and adds every tap's products.
-fn column(acc: ptr<function, Tile>, accB: ptr<function, DyCol>, k: ptr<function, Carry>, d: DyCol, xb: vec4u, j: u32) {
-  if (HAS_BIAS) {
-    (*accB).lo += d.lo;
-    if (COT > 4u) { (*accB).hi += d.hi; }
+// One input channel's tap windows under dy columns j…j+U−1, and its carried vec4s after them.
+struct ChannelStep { w: Windows, cur: vec4f, cur1: vec4f }
+
+fn channelStep(cur: vec4f, cur1: vec4f, b: u32, j: u32) -> ChannelStep {
+  var r: ChannelStep;
+  let n0 = nextX(b, j);
+  r.w[0] = windows(cur, n0[0], cur1, n0[1]);
+  r.cur = n0[0];
+  r.cur1 = n0[1];
+  if (U > 1u) {
+    let n1 = nextX(b, j + 1u);
+    r.w[1] = windows(r.cur, n1[0], r.cur1, n1[1]);
+    r.cur = n1[0];
+    r.cur1 = n1[1];
   }
-  let n0 = nextX(xb.x, j);
-  ciStep0(acc, d, windows((*k).cur[0], n0[0], (*k).cur1[0], n0[1]));
-  (*k).cur[0] = n0[0];
-  (*k).cur1[0] = n0[1];
+  if (U > 2u) {
+    let n2 = nextX(b, j + 2u);
+    r.w[2] = windows(r.cur, n2[0], r.cur1, n2[1]);
+    let n3 = nextX(b, j + 3u);
+    r.w[3] = windows(n2[0], n3[0], n2[1], n3[1]);
+    r.cur = n3[0];
+    r.cur1 = n3[1];
+  }
+  return r;
+}
+
+// dy columns j…j+U−1: loads their COT dy vec4s and the next U x vec4s per input channel,
+// and adds every tap's products (xb: the x row bases of the CIT input channels).
+fn columns(acc: ptr<function, Tile>, accB: ptr<function, DyCol>, k: ptr<function, Carry>, dyb: DyRows, xb: vec4u, j: u32) {
+  var d: DyCols;
+  d[0] = dyColumn(dyb, j);
+  if (U > 1u) { d[1] = dyColumn(dyb, j + 1u); }
+  if (U > 2u) {
+    d[2] = dyColumn(dyb, j + 2u);
+    d[3] = dyColumn(dyb, j + 3u);
+  }
+  if (HAS_BIAS) {
+    (*accB).lo += d[0].lo;
+    if (COT > 4u) { (*accB).hi += d[0].hi; }
+    if (U > 1u) {
+      (*accB).lo += d[1].lo;
+      if (COT > 4u) { (*accB).hi += d[1].hi; }
+    }
+    if (U > 2u) {
+      (*accB).lo += d[2].lo;
+      (*accB).lo += d[3].lo;
+      if (COT > 4u) {
+        (*accB).hi += d[2].hi;
+        (*accB).hi += d[3].hi;
+      }
+    }
+  }
+  let s0 = channelStep((*k).cur[0], (*k).cur1[0], xb.x, j);
+  ciStep0(acc, d, s0.w);
+  (*k).cur[0] = s0.cur;
+  (*k).cur1[0] = s0.cur1;
   if (CIT > 1u) {
-    let n1 = nextX(xb.y, j);
-    ciStep1(acc, d, windows((*k).cur[1], n1[0], (*k).cur1[1], n1[1]));
-    (*k).cur[1] = n1[0];
-    (*k).cur1[1] = n1[1];
+    let s1 = channelStep((*k).cur[1], (*k).cur1[1], xb.y, j);
+    ciStep1(acc, d, s1.w);
+    (*k).cur[1] = s1.cur;
+    (*k).cur1[1] = s1.cur1;
   }
   if (CIT > 2u) {
-    let n2 = nextX(xb.z, j);
-    ciStep2(acc, d, windows((*k).cur[2], n2[0], (*k).cur1[2], n2[1]));
-    (*k).cur[2] = n2[0];
-    (*k).cur1[2] = n2[1];
+    let s2 = channelStep((*k).cur[2], (*k).cur1[2], xb.z, j);
+    ciStep2(acc, d, s2.w);
+    (*k).cur[2] = s2.cur;
+    (*k).cur1[2] = s2.cur1;
   }
   if (CIT > 3u) {
-    let n3 = nextX(xb.w, j);
-    ciStep3(acc, d, windows((*k).cur[3], n3[0], (*k).cur1[3], n3[1]));
-    (*k).cur[3] = n3[0];
-    (*k).cur1[3] = n3[1];
+    let s3 = channelStep((*k).cur[3], (*k).cur1[3], xb.w, j);
+    ciStep3(acc, d, s3.w);
+    (*k).cur[3] = s3.cur;
+    (*k).cur1[3] = s3.cur1;
   }
 }
 
@@ -220,7 +288,39 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let S = p.S;
   let dyPlane = p.Ho * p.Wdv;
   let xPlane = p.Hp * p.P * p.Wp4;
-  for (var row = r0; row < r1; row++) {
+  if (FLAT) {
+    // Row (n, oh) and column j advance by counters: a division per step is a per-lane loop.
+    var n = r0 / p.Ho;
+    var oh = r0 % p.Ho;
+    var j = 0u;
+    let steps = (r1 - r0) * (p.Wdv / U);
+    for (var st = 0u; st < steps; st++) {
+      let dyRow = (n * p.Co * p.Ho + oh) * p.Wdv;
+      let xRow = (((n * p.Ci * p.Hp + oh * S + kh) * p.P) + p.ph) * p.Wp4 + colOff;
+      let xb = vec4u(xRow) + i * xPlane;
+      var k: Carry;
+      k.cur[0] = X[xb.x + j];
+      if (CIT > 1u) { k.cur[1] = X[xb.y + j]; }
+      if (CIT > 2u) { k.cur[2] = X[xb.z + j]; }
+      if (CIT > 3u) { k.cur[3] = X[xb.w + j]; }
+      if (TK1 > 0u) {
+        k.cur1[0] = X[xb.x + p.Wp4 + j];
+        if (CIT > 1u) { k.cur1[1] = X[xb.y + p.Wp4 + j]; }
+        if (CIT > 2u) { k.cur1[2] = X[xb.z + p.Wp4 + j]; }
+        if (CIT > 3u) { k.cur1[3] = X[xb.w + p.Wp4 + j]; }
+      }
+      let dyb = DyRows(vec4u(dyRow) + o * dyPlane, vec4u(dyRow) + oHi * dyPlane, dyRow + laneCh * dyPlane);
+      columns(&acc, &accB, &k, dyb, xb, j);
+      j += U;
+      let rowDone = j == p.Wdv;
+      j = select(j, 0u, rowDone);
+      oh = select(oh, oh + 1u, rowDone);
+      let imageDone = oh == p.Ho;
+      oh = select(oh, 0u, imageDone);
+      n = select(n, n + 1u, imageDone);
+    }
+  }
+  for (var row = r0; row < select(r1, r0, FLAT); row++) {
     let n = row / p.Ho;
     let oh = row % p.Ho;
     let dyRow = (n * p.Co * p.Ho + oh) * p.Wdv;
@@ -238,8 +338,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
       if (CIT > 3u) { k.cur1[3] = X[xb.w + p.Wp4]; }
     }
     let dyb = DyRows(vec4u(dyRow) + o * dyPlane, vec4u(dyRow) + oHi * dyPlane, dyRow + laneCh * dyPlane);
-    for (var j = 0u; j < p.Wdv; j++) {
-      column(&acc, &accB, &k, dyColumn(dyb, j), xb, j);
+    for (var j = 0u; j < p.Wdv; j += U) {
+      columns(&acc, &accB, &k, dyb, xb, j);
     }
   }
   if (!valid) { return; }

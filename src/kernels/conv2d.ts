@@ -261,7 +261,8 @@ export function conv2dBackwardWeight(rt: Runtime, x: BufferLike, dy: BufferLike,
   const nW = s.Co * s.Ci * s.KH * s.KW;
   const nB = db ? s.Co : 0;
   const plan = planWeightGrad(conv2dWeightGradConfig(rt.gpu.info.kind), s, Ho, Wo, nW + nB, conv2dOverride('weightGrad', op), rt.gpu.info.subgroupSize);
-  const { Wdv } = plan;
+  // Rows are padded to WdvU dy vec4s (whole groups of U); the padding is zero and adds nothing.
+  const Wdv = plan.WdvU;
   const Hp = (Ho - 1) * S + s.KH;
   // Phase 0 has the most taps; a group of taps reads Wdv + 1 vec4s from vec4 ⌊a0/4⌋ on.
   const Wp4 = Wdv + Math.ceil(Math.ceil(s.KW / S) / 4);
@@ -297,7 +298,7 @@ export function conv2dBackwardWeight(rt: Runtime, x: BufferLike, dy: BufferLike,
       label: S > 1 && !merged ? `${label} phase ${phase}` : label,
       shader: plan.SG ? 'conv2d_backward_weight_subgroup.wgsl' : 'conv2d_backward_weight_own.wgsl',
       constants: { WG: plan.WG, HAS_BIAS: withBias },
-      defines: { COT: plan.COT, CIT: plan.CIT, TK, TK1: taps1, SG: plan.SG },
+      defines: { COT: plan.COT, CIT: plan.CIT, TK, TK1: taps1, SG: plan.SG, U: plan.U, FLAT: plan.flat },
       params: {
         Ci: s.Ci, Co: s.Co, Ho, rows: s.N * Ho, rowsPerChunk: plan.rowsPerChunk, Wdv, Hp, Wp4,
         S, KH: s.KH, KW: s.KW, ph: phase, taps, groups, tilesCi: plan.tilesCi, tilesCo: plan.tilesCo,

@@ -108,6 +108,11 @@ export interface WeightGradPlan {
   SG: number;
   /** dy vec4s per row. */
   Wdv: number;
+  /** dy vec4 columns per accumulator update; dy rows are padded to WdvU = a multiple of U vec4s. */
+  U: number;
+  WdvU: number;
+  /** One flat loop over (row, column group) (conv2d_backward_weight.wgsl FLAT). */
+  flat: boolean;
   rowsPerChunk: number;
   chunks: number;
   tilesCo: number;
@@ -143,14 +148,19 @@ export function planWeightGrad(cfg: Conv2dWeightGradConfig, s: Conv2dShape, Ho: 
   const tilesCo = Math.ceil(s.Co / COT);
   const tilesCi = Math.ceil(s.Ci / CIT);
   const Wdv = Math.ceil(Wo / 4);
+  let U = force.U ?? cfg.U;
+  if (![1, 2, 4].includes(U)) throw new Error(`conv2dBackwardWeight: U=${U} is not 1, 2 or 4`);
+  if (force.U === undefined) while (U > 1 && Math.ceil(Wdv / U) * U > Wdv * 1.15) U /= 2;
   const rows = s.N * Ho;
   // Each accumulator lane adds one term per dy vec4 of a row.
   const maxRowsPerChunk = Math.max(1, Math.floor(cfg.laneTerms / Wdv));
   const tapGroups = s.KH * Math.ceil(Math.ceil(s.KW / s.stride) / 4);
   let chunks = Math.max(Math.ceil(rows / maxRowsPerChunk), Math.ceil(cfg.minThreads / (tilesCo * tilesCi * tapGroups)));
   chunks = Math.max(1, Math.min(chunks, rows, Math.floor(cfg.maxPartialFloats / nOut)));
-  const rowsPerChunk = Math.ceil(rows / chunks);
-  return { COT, CIT, WG, SG, Wdv, rowsPerChunk, chunks: Math.ceil(rows / rowsPerChunk), tilesCo, tilesCi };
+  // RPC forces the rows per chunk (tests: chunks that start mid-image and cross images).
+  const rowsPerChunk = force.RPC !== undefined ? Math.max(1, Math.min(force.RPC, rows)) : Math.ceil(rows / chunks);
+  const flat = force.FLAT === undefined ? cfg.flatLoop : force.FLAT !== 0;
+  return { COT, CIT, WG, SG, Wdv, U, WdvU: Math.ceil(Wdv / U) * U, flat, rowsPerChunk, chunks: Math.ceil(rows / rowsPerChunk), tilesCo, tilesCi };
 }
 
 /** The tiles each launcher would pick, for benchmarks and tests. */

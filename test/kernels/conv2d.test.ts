@@ -172,7 +172,7 @@ describe('conv2d GPU vs float64 reference', () => {
     ['COTV=4,TWV=1,THO=4,MERGE=0', 'COT=4,CIT=4'],
     ['COTV=1,TWV=2,THO=2', 'COT=2,CIT=4'],
     // The real-GPU table's tiles.
-    ['COTV=1,TWV=1,THO=1,MERGE=1,SG=0', 'COT=2,CIT=2,SG=0'],
+    ['COTV=1,TWV=1,THO=1,MERGE=1,SG=0', 'COT=2,CIT=2,SG=0,U=1,FLAT=0'],
     // Loads shared across a subgroup (forward: 1–4 weight vec4s per lane and step with 4 or
     // 8 lanes; weight gradient: 4, 2 and 1 loading lanes), and the own-load paths; the cases
     // above run each adapter's default (shared on lavapipe and SwiftShader).
@@ -185,6 +185,14 @@ describe('conv2d GPU vs float64 reference', () => {
     ['COTV=2,TWV=4,THO=1', 'COT=8,CIT=2'],
     ['COTV=3,TWV=2,THO=2', 'COT=5,CIT=3'],
     ['COTV=2,TWV=4,THO=1,SG=0', 'COT=6,CIT=2,SG=0'],
+    // 1, 2 and 4 dy columns per weight-gradient update (rows padded to 6 and 4, or 8 vec4s),
+    // in one flat loop (both software tables) and in a row loop.
+    ['COTV=2,TWV=4,THO=1', 'COT=4,CIT=4,U=4,FLAT=1'],
+    ['COTV=2,TWV=2,THO=2', 'COT=2,CIT=3,U=2,FLAT=0'],
+    ['COTV=2,TWV=4,THO=1', 'COT=8,CIT=2,U=4,FLAT=0'],
+    ['COTV=1,TWV=4,THO=1', 'COT=3,CIT=1,U=4,SG=0,FLAT=1'],
+    ['COTV=1,TWV=2,THO=2', 'COT=4,CIT=2,U=1,FLAT=1'],
+    ['COTV=2,TWV=4,THO=1', 'COT=4,CIT=2,U=1,FLAT=0'],
   ];
   forced.forEach(([tile, dwTile], fi) => {
     const s: Conv2dShape = { N: 1, Ci: 6, H: 13, W: 19, Co: 13, KH: 3, KW: 3, stride: fi % 2 ? 1 : 2, pad: 1 };
@@ -203,6 +211,48 @@ describe('conv2d GPU vs float64 reference', () => {
         });
       }
     });
+  });
+
+  // Weight-gradient chunks of 5 or 7 rows over 3 images of 11 rows: chunks start mid-image and
+  // cross from one image to the next, which the flat loop tracks by counters.
+  [['U=4,FLAT=1,RPC=7', 1], ['U=2,FLAT=1,RPC=5', 2], ['U=1,FLAT=0,RPC=7', 1]].forEach(([dwTile, stride]) => {
+    const s: Conv2dShape = { N: 3, Ci: 5, H: 11 * (stride as number), W: 13, Co: 6, KH: 3, KW: 3, stride: stride as number, pad: 1 };
+    it(`weight-gradient chunks across images ${dwTile}: ${label(s)} +bias`, async () => {
+      const saved = process.env.WGML_CONV_DW;
+      process.env.WGML_CONV_DW = dwTile as string;
+      try {
+        await checkCase(s, true, false, 1500);
+      } finally {
+        if (saved === undefined) delete process.env.WGML_CONV_DW;
+        else process.env.WGML_CONV_DW = saved;
+      }
+    });
+  });
+
+  it('dy columns per weight-gradient update (U) and the loop shape (FLAT) add the same terms in the same order: bits equal to U=1 nested', async () => {
+    const s: Conv2dShape = { N: 2, Ci: 5, H: 11, W: 29, Co: 7, KH: 3, KW: 3, stride: 1, pad: 1 };
+    const { Ho, Wo } = conv2dOutputSize(s);
+    const X = rt.upload(uniform(s.N * s.Ci * s.H * s.W, 71), 'x');
+    const G = rt.upload(uniform(s.N * s.Co * Ho * Wo, 72), 'dy');
+    const saved = process.env.WGML_CONV_DW;
+    const out: Float32Array[] = [];
+    try {
+      for (const setting of ['U=1,FLAT=0', 'U=2,FLAT=0', 'U=4,FLAT=0', 'U=1,FLAT=1', 'U=2,FLAT=1', 'U=4,FLAT=1']) {
+        process.env.WGML_CONV_DW = `${setting},RPC=7`;
+        const DW = rt.allocF32(s.Co * s.Ci * 9);
+        const DB = rt.allocF32(s.Co);
+        conv2dBackwardWeight(rt, X, G, DW, DB, s);
+        out.push(await rt.readF32(DW), await rt.readF32(DB));
+        rt.release(DW);
+        rt.release(DB);
+      }
+    } finally {
+      if (saved === undefined) delete process.env.WGML_CONV_DW;
+      else process.env.WGML_CONV_DW = saved;
+    }
+    for (let i = 2; i < out.length; i++) expect(Array.from(out[i]!), `setting ${i >> 1} ${i % 2 ? 'db' : 'dw'}`).toEqual(Array.from(out[i % 2]!));
+    rt.release(X);
+    rt.release(G);
   });
 
   it('keeps pool memory flat over repeated calls (temporaries go back to the pool)', async () => {

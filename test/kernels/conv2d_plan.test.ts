@@ -24,6 +24,19 @@ describe('conv2d plans: shared or own loads', () => {
     expect(chooseTile(conv2dTiles('gpu', 'forward'), 128, 14, 14, {}, 'f', 32).SG).toBe(0);
   });
 
+  it('takes the most dy columns per update that pads a row by at most 15%, unless U is forced', () => {
+    const swiftshader = conv2dWeightGradConfig('swiftshader');
+    const at = (Wo: number, force: Record<string, number> = {}) => {
+      const p = planWeightGrad(swiftshader, { ...s, W: Wo }, 14, Wo, 1, force, null);
+      return [p.U, p.WdvU];
+    };
+    expect(swiftshader.U).toBe(4);
+    // Wo 4, 7, 12, 16, 20, 28, 56 → Wdv 1, 2, 3, 4, 5, 7, 14.
+    expect([4, 7, 12, 16, 20, 28, 56].map((Wo) => at(Wo))).toEqual([[1, 1], [2, 2], [1, 3], [4, 4], [1, 5], [4, 8], [4, 16]]);
+    expect(at(4, { U: 4 })).toEqual([4, 4]);
+    expect(() => at(4, { U: 3 })).toThrow(/conv2dBackwardWeight: U=3 is not 1, 2 or 4/);
+  });
+
   it('rejects forced tiles it cannot run, naming the op and the limit', () => {
     expect(() => plan({ COT: 9 }, 8)).toThrow(/conv2dBackwardWeight: tile COT=9 CIT=2 outside COT 1–8, CIT 1–4, COT·CIT ≤ 16/);
     expect(() => plan({ COT: 8, CIT: 3 }, 8)).toThrow(/COT·CIT ≤ 16/);
