@@ -11,12 +11,9 @@
 // time and in CPU seconds of this process (the software GPU's worker threads). The per-step
 // sum weights each shape by how often ResNet18 runs it. Writes
 // bench/results/conv-ab-<name>-<adapter>.md when --name is given.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
 import { Runtime } from '../src/kernels/runtime.js';
 import { median } from '../src/bench/timing.js';
-import { flagValue, randomBuffer } from './args.js';
+import { flagValue, randomBuffer, envSetting, applyEnv, describeEnv, withEnvRestored, writeResult, type EnvSetting } from './args.js';
 import {
   conv2dForward, conv2dBackwardInput, conv2dBackwardWeight, conv2dOutputSize, conv2dFlops,
 } from '../src/kernels/conv2d.js';
@@ -27,20 +24,14 @@ type Pass = 'fwd' | 'dx' | 'dw';
 interface Args {
   adapter?: string;
   pass: Pass;
-  a: [string, string];
-  b: [string, string];
+  a: EnvSetting;
+  b: EnvSetting;
   stem: 'cifar' | 'torchvision' | 'both';
   batch: number;
   width: number;
   reps: number;
   only?: string;
   name?: string;
-}
-
-function setting(v: string, flag: string): [string, string] {
-  const m = /^(WGML_\w+)=(.*)$/.exec(v);
-  if (!m) throw new Error(`${flag} must be WGML_NAME=VALUE (empty VALUE = unset), got '${v}'`);
-  return [m[1]!, m[2]!];
 }
 
 function parseArgs(argv: string[]): Args {
@@ -50,8 +41,8 @@ function parseArgs(argv: string[]): Args {
     const next = () => flagValue(argv, i++);
     if (k === '--adapter') out.adapter = next();
     else if (k === '--pass') out.pass = next() as Pass;
-    else if (k === '--a') out.a = setting(next(), '--a');
-    else if (k === '--b') out.b = setting(next(), '--b');
+    else if (k === '--a') out.a = envSetting(next(), '--a');
+    else if (k === '--b') out.b = envSetting(next(), '--b');
     else if (k === '--stem') out.stem = next() as Args['stem'];
     else if (k === '--batch') out.batch = Number(next());
     else if (k === '--width') out.width = Number(next());
@@ -71,13 +62,6 @@ function parseArgs(argv: string[]): Args {
   if (errors.length) throw new Error(errors.join('\n'));
   return out as Args;
 }
-
-function apply([name, value]: [string, string]): void {
-  if (value === '') delete process.env[name];
-  else process.env[name] = value;
-}
-
-
 
 interface Row {
   conv: NamedConv;
@@ -103,7 +87,7 @@ async function measure(rt: Runtime, args: Args, c: NamedConv): Promise<Row> {
   const cpu: number[][] = [[], []];
   for (let rep = -1; rep < args.reps; rep++) {
     for (let side = 0; side < 2; side++) {
-      apply(sides[side]!);
+      applyEnv(sides[side]!);
       const c0 = process.cpuUsage();
       const t0 = performance.now();
       run();
@@ -126,21 +110,17 @@ async function measure(rt: Runtime, args: Args, c: NamedConv): Promise<Row> {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const saved = new Map([args.a[0], args.b[0]].map((k) => [k, process.env[k]]));
   const rt = await Runtime.create({ adapter: args.adapter });
   const stems = args.stem === 'both' ? (['torchvision', 'cifar'] as const) : [args.stem];
   const convs = stems.flatMap((st) => resnet18ConvShapes(st, args.batch, 1, args.width)).filter((c) => !args.only || c.name.includes(args.only));
-  const fmt = ([k, v]: [string, string]) => (v === '' ? `${k} unset` : `${k}=${v}`);
   const rows: Row[] = [];
-  for (const c of convs) {
-    const r = await measure(rt, args, c);
-    rows.push(r);
-    console.log(`${c.stem} ${c.name}: A ${(r.a.wall * 1e3).toFixed(1)} ms (${(r.gflop / r.a.wall).toFixed(2)} GFLOP/s), B ${(r.b.wall * 1e3).toFixed(1)} ms (${(r.gflop / r.b.wall).toFixed(2)} GFLOP/s): B ×${(r.a.wall / r.b.wall).toFixed(2)} wall, ×${(r.a.cpu / r.b.cpu).toFixed(2)} cpu`);
-  }
-  for (const [k, v] of saved) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
+  await withEnvRestored([args.a, args.b], async () => {
+    for (const c of convs) {
+      const r = await measure(rt, args, c);
+      rows.push(r);
+      console.log(`${c.stem} ${c.name}: A ${(r.a.wall * 1e3).toFixed(1)} ms (${(r.gflop / r.a.wall).toFixed(2)} GFLOP/s), B ${(r.b.wall * 1e3).toFixed(1)} ms (${(r.gflop / r.b.wall).toFixed(2)} GFLOP/s): B ×${(r.a.wall / r.b.wall).toFixed(2)} wall, ×${(r.a.cpu / r.b.cpu).toFixed(2)} cpu`);
+    }
+  });
   const stepSums = stems.map((st) => {
     const of = rows.filter((r) => r.conv.stem === st);
     const a = of.reduce((s, r) => s + r.conv.count * r.a.wall, 0);
@@ -152,7 +132,7 @@ async function main(): Promise<void> {
     `# conv2d ${args.pass} A/B — ${info.kind}`,
     '',
     `Adapter: ${info.name} (${info.kind}); batch ${args.batch}, width ${args.width}; ${args.reps} rep(s) per side, interleaved A/B after one untimed call each; ${new Date().toISOString().slice(0, 10)}.`,
-    `A: ${fmt(args.a)}. B: ${fmt(args.b)}.`,
+    `A: ${describeEnv(args.a)}. B: ${describeEnv(args.b)}.`,
     `Command: \`npm run bench:conv-ab -- ${process.argv.slice(2).join(' ')}\``,
     '',
     '| stem | conv | Ci→Co | k | s | in | count | A ms | B ms | A GFLOP/s | B GFLOP/s | B speed-up (wall) | B speed-up (CPU s) |',
@@ -167,14 +147,7 @@ async function main(): Promise<void> {
     '',
   ];
   const md = lines.join('\n');
-  console.log(md);
-  if (args.name) {
-    const dir = fileURLToPath(new URL('./results/', import.meta.url));
-    mkdirSync(dir, { recursive: true });
-    const file = join(dir, `conv-ab-${args.name}-${info.kind}.md`);
-    writeFileSync(file, md);
-    console.log(`wrote ${file}`);
-  }
+  writeResult(md, args.name ? `conv-ab-${args.name}-${info.kind}.md` : null);
   rt.destroy();
 }
 

@@ -64,6 +64,10 @@ const U: u32 = 1u; // @specialize
 // reloads its first x vec4 per channel instead of carrying it along the row. SwiftShader runs a
 // loop level with a few trips per row (small late-stage maps) far slower than the loads cost.
 const FLAT: bool = false; // @specialize
+// In the flat loop, a step's U units are U consecutive rows of one image instead of U columns
+// of one row: for maps one dy vec4 wide, where a row has a single column (the launcher keeps Ho
+// a multiple of U and chunks of whole groups of U rows, so a group never crosses images).
+const UROWS: bool = false; // @specialize
 
 // acc[ci·COT + co]: matrix column k = tap a0 + k of phase ph for k < TK, then tap k − TK of
 // phase 1; each a vec4 of 4 interleaved ow lanes.
@@ -200,15 +204,33 @@ fn channelStep(cur: vec4f, cur1: vec4f, b: u32, j: u32) -> ChannelStep {
   return r;
 }
 
-// dy columns j…j+U−1: loads their COT dy vec4s and the next U x vec4s per input channel,
-// and adds every tap's products (xb: the x row bases of the CIT input channels).
-fn columns(acc: ptr<function, Tile>, accB: ptr<function, DyCol>, k: ptr<function, Carry>, dyb: DyRows, xb: vec4u, j: u32) {
+// The input windows of one channel under U one-vec4 rows: row u's x starts at b + u·rowStep.
+fn rowUnit(b: u32) -> mat4x4f {
+  var c1 = vec4f();
+  if (TK1 > 0u) { c1 = X[b + p.Wp4]; }
+  let n = nextX(b, 0u);
+  return windows(X[b], n[0], c1, n[1]);
+}
+
+fn channelRows(b: u32, rowStep: u32) -> Windows {
+  var w: Windows;
+  w[0] = rowUnit(b);
+  if (U > 1u) { w[1] = rowUnit(b + rowStep); }
+  if (U > 2u) {
+    w[2] = rowUnit(b + 2u * rowStep);
+    w[3] = rowUnit(b + 3u * rowStep);
+  }
+  return w;
+}
+
+// The COT dy vec4s of the step's U units, unit u at column j + u·step, added to the bias sums.
+fn dyUnits(accB: ptr<function, DyCol>, dyb: DyRows, j: u32, step: u32) -> DyCols {
   var d: DyCols;
   d[0] = dyColumn(dyb, j);
-  if (U > 1u) { d[1] = dyColumn(dyb, j + 1u); }
+  if (U > 1u) { d[1] = dyColumn(dyb, j + step); }
   if (U > 2u) {
-    d[2] = dyColumn(dyb, j + 2u);
-    d[3] = dyColumn(dyb, j + 3u);
+    d[2] = dyColumn(dyb, j + 2u * step);
+    d[3] = dyColumn(dyb, j + 3u * step);
   }
   if (HAS_BIAS) {
     (*accB).lo += d[0].lo;
@@ -226,6 +248,22 @@ fn columns(acc: ptr<function, Tile>, accB: ptr<function, DyCol>, k: ptr<function
       }
     }
   }
+  return d;
+}
+
+// U one-vec4 rows from the step's first (dyb, xb): every tap's products.
+fn rows(acc: ptr<function, Tile>, accB: ptr<function, DyCol>, dyb: DyRows, xb: vec4u, xRowStep: u32) {
+  let d = dyUnits(accB, dyb, 0u, p.Wdv);
+  ciStep0(acc, d, channelRows(xb.x, xRowStep));
+  if (CIT > 1u) { ciStep1(acc, d, channelRows(xb.y, xRowStep)); }
+  if (CIT > 2u) { ciStep2(acc, d, channelRows(xb.z, xRowStep)); }
+  if (CIT > 3u) { ciStep3(acc, d, channelRows(xb.w, xRowStep)); }
+}
+
+// dy columns j…j+U−1: loads their COT dy vec4s and the next U x vec4s per input channel,
+// and adds every tap's products (xb: the x row bases of the CIT input channels).
+fn columns(acc: ptr<function, Tile>, accB: ptr<function, DyCol>, k: ptr<function, Carry>, dyb: DyRows, xb: vec4u, j: u32) {
+  let d = dyUnits(accB, dyb, j, 1u);
   let s0 = channelStep((*k).cur[0], (*k).cur1[0], xb.x, j);
   ciStep0(acc, d, s0.w);
   (*k).cur[0] = s0.cur;
@@ -293,31 +331,41 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     var n = r0 / p.Ho;
     var oh = r0 % p.Ho;
     var j = 0u;
-    let steps = (r1 - r0) * (p.Wdv / U);
+    // vec4s between the x rows of consecutive output rows (UROWS).
+    let xRowStep = S * p.P * p.Wp4;
+    let steps = select((r1 - r0) * (p.Wdv / U), (r1 - r0) / U, UROWS);
     for (var st = 0u; st < steps; st++) {
       let dyRow = (n * p.Co * p.Ho + oh) * p.Wdv;
       let xRow = (((n * p.Ci * p.Hp + oh * S + kh) * p.P) + p.ph) * p.Wp4 + colOff;
       let xb = vec4u(xRow) + i * xPlane;
-      var k: Carry;
-      k.cur[0] = X[xb.x + j];
-      if (CIT > 1u) { k.cur[1] = X[xb.y + j]; }
-      if (CIT > 2u) { k.cur[2] = X[xb.z + j]; }
-      if (CIT > 3u) { k.cur[3] = X[xb.w + j]; }
-      if (TK1 > 0u) {
-        k.cur1[0] = X[xb.x + p.Wp4 + j];
-        if (CIT > 1u) { k.cur1[1] = X[xb.y + p.Wp4 + j]; }
-        if (CIT > 2u) { k.cur1[2] = X[xb.z + p.Wp4 + j]; }
-        if (CIT > 3u) { k.cur1[3] = X[xb.w + p.Wp4 + j]; }
-      }
       let dyb = DyRows(vec4u(dyRow) + o * dyPlane, vec4u(dyRow) + oHi * dyPlane, dyRow + laneCh * dyPlane);
-      columns(&acc, &accB, &k, dyb, xb, j);
-      j += U;
-      let rowDone = j == p.Wdv;
-      j = select(j, 0u, rowDone);
-      oh = select(oh, oh + 1u, rowDone);
-      let imageDone = oh == p.Ho;
-      oh = select(oh, 0u, imageDone);
-      n = select(n, n + 1u, imageDone);
+      if (UROWS) {
+        rows(&acc, &accB, dyb, xb, xRowStep);
+        oh += U;
+        let imageDone = oh == p.Ho;
+        oh = select(oh, 0u, imageDone);
+        n = select(n, n + 1u, imageDone);
+      } else {
+        var k: Carry;
+        k.cur[0] = X[xb.x + j];
+        if (CIT > 1u) { k.cur[1] = X[xb.y + j]; }
+        if (CIT > 2u) { k.cur[2] = X[xb.z + j]; }
+        if (CIT > 3u) { k.cur[3] = X[xb.w + j]; }
+        if (TK1 > 0u) {
+          k.cur1[0] = X[xb.x + p.Wp4 + j];
+          if (CIT > 1u) { k.cur1[1] = X[xb.y + p.Wp4 + j]; }
+          if (CIT > 2u) { k.cur1[2] = X[xb.z + p.Wp4 + j]; }
+          if (CIT > 3u) { k.cur1[3] = X[xb.w + p.Wp4 + j]; }
+        }
+        columns(&acc, &accB, &k, dyb, xb, j);
+        j += U;
+        let rowDone = j == p.Wdv;
+        j = select(j, 0u, rowDone);
+        oh = select(oh, oh + 1u, rowDone);
+        let imageDone = oh == p.Ho;
+        oh = select(oh, 0u, imageDone);
+        n = select(n, n + 1u, imageDone);
+      }
     }
   }
   for (var row = r0; row < select(r1, r0, FLAT); row++) {

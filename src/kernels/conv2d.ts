@@ -298,7 +298,7 @@ export function conv2dBackwardWeight(rt: Runtime, x: BufferLike, dy: BufferLike,
       label: S > 1 && !merged ? `${label} phase ${phase}` : label,
       shader: plan.SG ? 'conv2d_backward_weight_subgroup.wgsl' : 'conv2d_backward_weight_own.wgsl',
       constants: { WG: plan.WG, HAS_BIAS: withBias },
-      defines: { COT: plan.COT, CIT: plan.CIT, TK, TK1: taps1, SG: plan.SG, U: plan.U, FLAT: plan.flat },
+      defines: { COT: plan.COT, CIT: plan.CIT, TK, TK1: taps1, SG: plan.SG, U: plan.U, FLAT: plan.flat, UROWS: plan.rowUnits },
       params: {
         Ci: s.Ci, Co: s.Co, Ho, rows: s.N * Ho, rowsPerChunk: plan.rowsPerChunk, Wdv, Hp, Wp4,
         S, KH: s.KH, KW: s.KW, ph: phase, taps, groups, tilesCi: plan.tilesCi, tilesCo: plan.tilesCo,

@@ -113,6 +113,8 @@ export interface WeightGradPlan {
   WdvU: number;
   /** One flat loop over (row, column group) (conv2d_backward_weight.wgsl FLAT). */
   flat: boolean;
+  /** A step's U units are rows, not columns (conv2d_backward_weight.wgsl UROWS). */
+  rowUnits: boolean;
   rowsPerChunk: number;
   chunks: number;
   tilesCo: number;
@@ -148,9 +150,20 @@ export function planWeightGrad(cfg: Conv2dWeightGradConfig, s: Conv2dShape, Ho: 
   const tilesCo = Math.ceil(s.Co / COT);
   const tilesCi = Math.ceil(s.Ci / CIT);
   const Wdv = Math.ceil(Wo / 4);
+  const flat = force.FLAT === undefined ? cfg.flatLoop : force.FLAT !== 0;
   let U = force.U ?? cfg.U;
   if (![1, 2, 4].includes(U)) throw new Error(`conv2dBackwardWeight: U=${U} is not 1, 2 or 4`);
-  if (force.U === undefined) while (U > 1 && Math.ceil(Wdv / U) * U > Wdv * 1.15) U /= 2;
+  // A row one dy vec4 wide gives its U units to rows of one image (flat loop only): the most
+  // that divides Ho.
+  let rowUnits = force.UROWS === undefined ? cfg.rowUnits && flat && Wdv === 1 && U > 1 : force.UROWS !== 0;
+  if (rowUnits) {
+    if (!flat || Wdv !== 1) throw new Error(`conv2dBackwardWeight: UROWS=1 needs FLAT=1 and one dy vec4 per row, got ${Wdv}`);
+    if (force.U === undefined) while (U > 1 && Ho % U !== 0) U /= 2;
+    if (Ho % U !== 0) throw new Error(`conv2dBackwardWeight: UROWS=1 needs U=${U} to divide the output height ${Ho}`);
+    if (U === 1 && force.UROWS === undefined) rowUnits = false;
+  } else if (force.U === undefined) {
+    while (U > 1 && Math.ceil(Wdv / U) * U > Wdv * 1.15) U /= 2;
+  }
   const rows = s.N * Ho;
   // Each accumulator lane adds one term per dy vec4 of a row.
   const maxRowsPerChunk = Math.max(1, Math.floor(cfg.laneTerms / Wdv));
@@ -158,9 +171,10 @@ export function planWeightGrad(cfg: Conv2dWeightGradConfig, s: Conv2dShape, Ho: 
   let chunks = Math.max(Math.ceil(rows / maxRowsPerChunk), Math.ceil(cfg.minThreads / (tilesCo * tilesCi * tapGroups)));
   chunks = Math.max(1, Math.min(chunks, rows, Math.floor(cfg.maxPartialFloats / nOut)));
   // RPC forces the rows per chunk (tests: chunks that start mid-image and cross images).
-  const rowsPerChunk = force.RPC !== undefined ? Math.max(1, Math.min(force.RPC, rows)) : Math.ceil(rows / chunks);
-  const flat = force.FLAT === undefined ? cfg.flatLoop : force.FLAT !== 0;
-  return { COT, CIT, WG, SG, Wdv, U, WdvU: Math.ceil(Wdv / U) * U, flat, rowsPerChunk, chunks: Math.ceil(rows / rowsPerChunk), tilesCo, tilesCi };
+  let rowsPerChunk = force.RPC !== undefined ? Math.max(1, Math.min(force.RPC, rows)) : Math.ceil(rows / chunks);
+  // Row units: chunks of whole groups of U rows (Ho is a multiple of U, so none crosses images).
+  if (rowUnits) rowsPerChunk = Math.min(Math.ceil(rowsPerChunk / U) * U, Math.max(U, Math.floor(maxRowsPerChunk / U) * U));
+  return { COT, CIT, WG, SG, Wdv, U, WdvU: rowUnits ? Wdv : Math.ceil(Wdv / U) * U, flat, rowUnits, rowsPerChunk, chunks: Math.ceil(rows / rowsPerChunk), tilesCo, tilesCi };
 }
 
 /** The tiles each launcher would pick, for benchmarks and tests. */

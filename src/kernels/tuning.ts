@@ -129,6 +129,8 @@ export interface Conv2dWeightGradConfig {
   U: number;
   /** One flat loop over (row, column group) rather than a column loop inside a row loop. */
   flatLoop: boolean;
+  /** In the flat loop, maps one dy vec4 wide take U rows per step instead of one column. */
+  rowUnits: boolean;
 }
 
 // Forward 8×16 (COTV=2, TWV=4) was at least as fast as 16×16, 16×8 and 8×8 on both drivers
@@ -150,11 +152,13 @@ const CONV_INPUT_GRAD: Record<AdapterKind, Conv2dTileConfig> = CONV_FORWARD;
 // Weight gradient in one flat loop over (row, column group) with U dy columns per accumulator
 // update, against a column loop inside a row loop with U = 1 (torchvision stem, summed per step):
 // SwiftShader U = 4 ×1.66 (16.7 → 10.1 s; U = 2 was ×0.83–0.87 of U = 4), lavapipe U = 2 ×1.38
-// (CIFAR stem ×1.21; U = 4 lost on the 28- and 56-wide maps): conv-ab-dw-flat-*.md.
+// (CIFAR stem ×1.21; U = 4 lost on the 28- and 56-wide maps): conv-ab-dw-flat-*.md. 4-wide
+// maps taking U rows per step instead: SwiftShader ×1.21–1.51 on layer4's three shapes;
+// lavapipe ×1.01 on the 3×3 and ×0.73 on the merged-phase stride-2 conv, so it keeps columns.
 const CONV_WEIGHT_GRAD: Record<AdapterKind, Conv2dWeightGradConfig> = {
-  lavapipe: { COT: 8, CIT: 2, WG: 64, laneTerms: 2048, minThreads: 1024, maxPartialFloats: 16 << 20, subgroups: true, U: 2, flatLoop: true },
-  swiftshader: { COT: 4, CIT: 4, WG: 64, laneTerms: 2048, minThreads: 1024, maxPartialFloats: 16 << 20, subgroups: false, U: 4, flatLoop: true },
-  gpu: { COT: 2, CIT: 2, WG: 64, laneTerms: 1024, minThreads: 65536, maxPartialFloats: 32 << 20, subgroups: false, U: 1, flatLoop: false },
+  lavapipe: { COT: 8, CIT: 2, WG: 64, laneTerms: 2048, minThreads: 1024, maxPartialFloats: 16 << 20, subgroups: true, U: 2, flatLoop: true, rowUnits: false },
+  swiftshader: { COT: 4, CIT: 4, WG: 64, laneTerms: 2048, minThreads: 1024, maxPartialFloats: 16 << 20, subgroups: false, U: 4, flatLoop: true, rowUnits: true },
+  gpu: { COT: 2, CIT: 2, WG: 64, laneTerms: 1024, minThreads: 65536, maxPartialFloats: 32 << 20, subgroups: false, U: 1, flatLoop: false, rowUnits: false },
 };
 
 export type Conv2dPass = 'forward' | 'inputGrad' | 'weightGrad';
@@ -171,7 +175,7 @@ export function conv2dWeightGradConfig(kind: AdapterKind): Conv2dWeightGradConfi
 
 /**
  * Tile fields bench/ forces for one conv pass: WGML_CONV_FWD / WGML_CONV_DX / WGML_CONV_DW,
- * e.g. "COTV=2,TWV=4" or "COT=4,CIT=2" (also WG, THO, MERGE=0|1, U=1|2|4: dy columns per weight-gradient update, FLAT=0|1: its loop flat or nested, RPC: its rows per chunk, and SG=0|1: loads shared across a subgroup
+ * e.g. "COTV=2,TWV=4" or "COT=4,CIT=2" (also WG, THO, MERGE=0|1, U=1|2|4: dy columns per weight-gradient update, FLAT=0|1: its loop flat or nested, UROWS=0|1: U rows rather than columns, RPC: its rows per chunk, and SG=0|1: loads shared across a subgroup
  * or not). `what` names the op in errors.
  */
 export function conv2dOverride(pass: Conv2dPass, what: string, env: NodeJS.ProcessEnv = process.env): Record<string, number> {

@@ -215,11 +215,13 @@ describe('conv2d GPU vs float64 reference', () => {
 
   // Weight-gradient chunks of 5 or 7 rows over 3 images of 11 rows: chunks start mid-image and
   // cross from one image to the next, which the flat loop tracks by counters.
-  [['U=4,FLAT=1,RPC=7', 1], ['U=2,FLAT=1,RPC=5', 2], ['U=1,FLAT=0,RPC=7', 1]].forEach(([dwTile, stride]) => {
-    const s: Conv2dShape = { N: 3, Ci: 5, H: 11 * (stride as number), W: 13, Co: 6, KH: 3, KW: 3, stride: stride as number, pad: 1 };
+  // Maps one dy vec4 wide take U rows per step (UROWS): 3 images of 8 rows in chunks of 4 or 8.
+  ([['U=4,FLAT=1,RPC=7', 1, 11, 13], ['U=2,FLAT=1,RPC=5', 2, 11, 13], ['U=1,FLAT=0,RPC=7', 1, 11, 13],
+    ['U=4,FLAT=1,UROWS=1,RPC=3', 1, 8, 4], ['U=2,FLAT=1,UROWS=1,RPC=6', 2, 8, 3], ['U=4,FLAT=1,UROWS=1', 2, 4, 2]] as const).forEach(([dwTile, stride, Ho, W]) => {
+    const s: Conv2dShape = { N: 3, Ci: 5, H: Ho * stride, W: W * stride, Co: 6, KH: 3, KW: 3, stride, pad: 1 };
     it(`weight-gradient chunks across images ${dwTile}: ${label(s)} +bias`, async () => {
       const saved = process.env.WGML_CONV_DW;
-      process.env.WGML_CONV_DW = dwTile as string;
+      process.env.WGML_CONV_DW = dwTile;
       try {
         await checkCase(s, true, false, 1500);
       } finally {
@@ -229,16 +231,16 @@ describe('conv2d GPU vs float64 reference', () => {
     });
   });
 
-  it('dy columns per weight-gradient update (U) and the loop shape (FLAT) add the same terms in the same order: bits equal to U=1 nested', async () => {
-    const s: Conv2dShape = { N: 2, Ci: 5, H: 11, W: 29, Co: 7, KH: 3, KW: 3, stride: 1, pad: 1 };
+  /** dw and db of one shape under each WGML_CONV_DW setting: all must be the bits of the first. */
+  async function expectSameBits(s: Conv2dShape, settings: string[], seed: number): Promise<void> {
     const { Ho, Wo } = conv2dOutputSize(s);
-    const X = rt.upload(uniform(s.N * s.Ci * s.H * s.W, 71), 'x');
-    const G = rt.upload(uniform(s.N * s.Co * Ho * Wo, 72), 'dy');
+    const X = rt.upload(uniform(s.N * s.Ci * s.H * s.W, seed), 'x');
+    const G = rt.upload(uniform(s.N * s.Co * Ho * Wo, seed + 1), 'dy');
     const saved = process.env.WGML_CONV_DW;
     const out: Float32Array[] = [];
     try {
-      for (const setting of ['U=1,FLAT=0', 'U=2,FLAT=0', 'U=4,FLAT=0', 'U=1,FLAT=1', 'U=2,FLAT=1', 'U=4,FLAT=1']) {
-        process.env.WGML_CONV_DW = `${setting},RPC=7`;
+      for (const setting of settings) {
+        process.env.WGML_CONV_DW = setting;
         const DW = rt.allocF32(s.Co * s.Ci * 9);
         const DB = rt.allocF32(s.Co);
         conv2dBackwardWeight(rt, X, G, DW, DB, s);
@@ -250,9 +252,19 @@ describe('conv2d GPU vs float64 reference', () => {
       if (saved === undefined) delete process.env.WGML_CONV_DW;
       else process.env.WGML_CONV_DW = saved;
     }
-    for (let i = 2; i < out.length; i++) expect(Array.from(out[i]!), `setting ${i >> 1} ${i % 2 ? 'db' : 'dw'}`).toEqual(Array.from(out[i % 2]!));
+    for (let i = 2; i < out.length; i++) expect(Array.from(out[i]!), `${settings[i >> 1]} ${i % 2 ? 'db' : 'dw'}`).toEqual(Array.from(out[i % 2]!));
     rt.release(X);
     rt.release(G);
+  }
+
+  it('dy columns per weight-gradient update (U) and the loop shape (FLAT) add the same terms in the same order: bits equal to U=1 nested', async () => {
+    const settings = ['U=1,FLAT=0', 'U=2,FLAT=0', 'U=4,FLAT=0', 'U=1,FLAT=1', 'U=2,FLAT=1', 'U=4,FLAT=1'];
+    await expectSameBits({ N: 2, Ci: 5, H: 11, W: 29, Co: 7, KH: 3, KW: 3, stride: 1, pad: 1 }, settings.map((t) => `${t},UROWS=0,RPC=7`), 71);
+  });
+
+  it('U rows per weight-gradient step (maps one dy vec4 wide) add the same terms in the same order: bits equal to U=1 nested', async () => {
+    const settings = ['U=1,FLAT=0', 'U=1,FLAT=1,UROWS=0', 'U=2,FLAT=1,UROWS=1', 'U=4,FLAT=1,UROWS=1'];
+    await expectSameBits({ N: 3, Ci: 5, H: 8, W: 4, Co: 7, KH: 3, KW: 3, stride: 1, pad: 1 }, settings.map((t) => `${t},RPC=8`), 73);
   });
 
   it('keeps pool memory flat over repeated calls (temporaries go back to the pool)', async () => {

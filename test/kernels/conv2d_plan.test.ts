@@ -31,9 +31,18 @@ describe('conv2d plans: shared or own loads', () => {
       return [p.U, p.WdvU];
     };
     expect(swiftshader.U).toBe(4);
-    // Wo 4, 7, 12, 16, 20, 28, 56 → Wdv 1, 2, 3, 4, 5, 7, 14.
-    expect([4, 7, 12, 16, 20, 28, 56].map((Wo) => at(Wo))).toEqual([[1, 1], [2, 2], [1, 3], [4, 4], [1, 5], [4, 8], [4, 16]]);
-    expect(at(4, { U: 4 })).toEqual([4, 4]);
+    // Wo 7, 12, 16, 20, 28, 56 → Wdv 2, 3, 4, 5, 7, 14 (Wdv 1 takes rows, below).
+    expect([7, 12, 16, 20, 28, 56].map((Wo) => at(Wo))).toEqual([[2, 2], [1, 3], [4, 4], [1, 5], [4, 8], [4, 16]]);
+    expect(at(4, { U: 4, UROWS: 0 })).toEqual([4, 4]);
+    // One dy vec4 per row: the units are rows, as many as divide the output height (flat loop).
+    const rowsAt = (Ho: number) => {
+      const p = planWeightGrad(swiftshader, { ...s, H: Ho, W: 4 }, Ho, 4, 1, {}, null);
+      return [p.rowUnits, p.U, p.rowsPerChunk % p.U];
+    };
+    expect([4, 6, 7, 14].map(rowsAt)).toEqual([[true, 4, 0], [true, 2, 0], [false, 1, 0], [true, 2, 0]]);
+    expect(planWeightGrad(swiftshader, { ...s, W: 4 }, 14, 4, 1, { FLAT: 0 }, null).rowUnits).toBe(false);
+    expect(() => planWeightGrad(swiftshader, s, 14, 14, 1, { UROWS: 1 }, null)).toThrow(/UROWS=1 needs FLAT=1 and one dy vec4 per row, got 4/);
+    expect(() => planWeightGrad(swiftshader, { ...s, W: 4 }, 14, 4, 1, { UROWS: 1, U: 4 }, null)).toThrow(/UROWS=1 needs U=4 to divide the output height 14/);
     expect(() => at(4, { U: 3 })).toThrow(/conv2dBackwardWeight: U=3 is not 1, 2 or 4/);
   });
 

@@ -1,0 +1,106 @@
+// A/B benchmark for the whole training step under two settings of the WGML_* kernel overrides,
+// in one process, interleaved step by step (A, B, A, B, …) so both sides see the same machine
+// load — on a shared 2-core machine, step times of separate runs move by ±40 %:
+//
+//   npx tsx bench/step_ab.ts --a WGML_CONV_DW=FLAT=0,U=1 --b WGML_CONV_DW= \
+//        [--adapter lavapipe] [--stem torchvision|cifar] [--width 64] [--batch 16] [--size 112] [--reps 5] [--name X]
+//
+// Each step is forward, weighted cross-entropy, backward and Adam on fixed data, run through
+// Runtime.step as the trainer runs it. One untimed step per side first (compile, pool warm-up).
+// Writes bench/results/step-ab-<name>-<adapter>.md when --name is given.
+import { Runtime, ResNet18, Adam, Tensor, scope, type Stem } from '../src/index.js';
+import { trainStep } from '../src/train/step.js';
+import { median } from '../src/bench/timing.js';
+import { rand } from '../src/bench/suite.js';
+import { flagValue, envSetting, applyEnv, describeEnv, withEnvRestored, writeResult, type EnvSetting } from './args.js';
+
+interface Args {
+  adapter?: string;
+  a: EnvSetting;
+  b: EnvSetting;
+  stem: 'torchvision' | 'cifar';
+  width: number;
+  batch: number;
+  size: number;
+  reps: number;
+  name?: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const out: Partial<Args> = { stem: 'torchvision', width: 64, batch: 16, size: 112, reps: 5 };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i]!;
+    const next = () => flagValue(argv, i++);
+    if (k === '--adapter') out.adapter = next();
+    else if (k === '--a') out.a = envSetting(next(), '--a');
+    else if (k === '--b') out.b = envSetting(next(), '--b');
+    else if (k === '--stem') out.stem = next() as Args['stem'];
+    else if (k === '--width') out.width = Number(next());
+    else if (k === '--batch') out.batch = Number(next());
+    else if (k === '--size') out.size = Number(next());
+    else if (k === '--reps') out.reps = Number(next());
+    else if (k === '--name') out.name = next();
+    else throw new Error(`unknown option ${k}`);
+  }
+  const errors: string[] = [];
+  if (!out.a) errors.push('--a WGML_NAME=VALUE is required');
+  if (!out.b) errors.push('--b WGML_NAME=VALUE is required');
+  if (!['cifar', 'torchvision'].includes(out.stem!)) errors.push('--stem must be torchvision or cifar');
+  for (const k of ['width', 'batch', 'size', 'reps'] as const) {
+    if (!(Number.isInteger(out[k]) && out[k]! > 0)) errors.push(`--${k} must be a positive integer`);
+  }
+  if (errors.length) throw new Error(errors.join('\n'));
+  return out as Args;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const rt = await Runtime.create({ adapter: args.adapter });
+  const { batch: B, size: S } = args;
+  // The benchmark suite's torchvision stem is ResNet18's 'imagenet' stem.
+  const stem: Stem = args.stem === 'cifar' ? 'cifar' : 'imagenet';
+  const model = new ResNet18(rt, { numClasses: 4, width: args.width, stem, inChannels: 1 }, 0);
+  const opt = new Adam(model.parameters(), { lr: 1e-3 });
+  const x = rand(B * S * S, 1, 1);
+  const labels = Uint32Array.from({ length: B }, (_, i) => i % 4);
+  const step = () => rt.step(() => scope(() => trainStep(model, opt, {
+    x: Tensor.fromArray(rt, x, [B, 1, S, S], 'x'), labels: Tensor.fromArray(rt, labels, [B], 'labels'),
+  })));
+  const sides = [args.a, args.b] as const;
+  const wall: number[][] = [[], []];
+  await withEnvRestored([args.a, args.b], async () => {
+    for (let rep = -1; rep < args.reps; rep++) {
+      for (let side = 0; side < 2; side++) {
+        applyEnv(sides[side]!);
+        const t0 = performance.now();
+        await step();
+        if (rep >= 0) wall[side]!.push(performance.now() - t0);
+        console.log(`${rep < 0 ? 'warm-up' : `rep ${rep + 1}`} ${'AB'[side]}: ${(performance.now() - t0).toFixed(0)} ms`);
+      }
+    }
+  });
+  const [a, b] = [median(wall[0]!), median(wall[1]!)];
+  const info = rt.gpu.info;
+  const md = [
+    `# Training step A/B — ${info.kind}`,
+    '',
+    `Adapter: ${info.name} (${info.kind}); ${args.stem} stem, width ${args.width}, batch ${B}, 1×${S}×${S}; ${args.reps} step(s) per side, interleaved after one untimed step each; ${new Date().toISOString().slice(0, 10)}.`,
+    `A: ${describeEnv(args.a)}. B: ${describeEnv(args.b)}.`,
+    `Command: \`npx tsx bench/step_ab.ts ${process.argv.slice(2).join(' ')}\``,
+    '',
+    '| side | steps (ms) | median (ms) | images/s |',
+    '|---|---|---:|---:|',
+    `| A | ${wall[0]!.map((t) => t.toFixed(0)).join(', ')} | ${a.toFixed(1)} | ${((B * 1000) / a).toFixed(2)} |`,
+    `| B | ${wall[1]!.map((t) => t.toFixed(0)).join(', ')} | ${b.toFixed(1)} | ${((B * 1000) / b).toFixed(2)} |`,
+    '',
+    `B speed-up: ×${(a / b).toFixed(2)}.`,
+    '',
+  ].join('\n');
+  writeResult(md, args.name ? `step-ab-${args.name}-${info.kind}.md` : null);
+  rt.destroy();
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});
