@@ -3,10 +3,12 @@
 // load — on a shared 2-core machine, step times of separate runs move by ±40 %:
 //
 //   npx tsx bench/step_ab.ts --a WGML_CONV_DW=FLAT=0,U=1 --b WGML_CONV_DW= \
-//        [--adapter lavapipe] [--stem torchvision|cifar] [--width 64] [--batch 16] [--size 112] [--reps 5] [--name X]
+//        [--adapter lavapipe] [--stem torchvision|cifar] [--width 64] [--batch 16] [--size 112] [--reps 5]
+//        [--unplanned a|b] [--name X]
 //
 // Each step is forward, weighted cross-entropy, backward and Adam on fixed data, run through
-// Runtime.step as the trainer runs it. One untimed step per side first (compile, pool warm-up).
+// Runtime.step as the trainer runs it (--unplanned: that side's steps are not, so the two sides
+// compare the pool's step plan with its free lists). One untimed step per side first (compile, pool warm-up).
 // Writes bench/results/step-ab-<name>-<adapter>.md when --name is given.
 import { Runtime, ResNet18, Adam, Tensor, scope, type Stem } from '../src/index.js';
 import { trainStep } from '../src/train/step.js';
@@ -23,6 +25,7 @@ interface Args {
   batch: number;
   size: number;
   reps: number;
+  unplanned?: 'a' | 'b';
   name?: string;
 }
 
@@ -39,6 +42,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--batch') out.batch = Number(next());
     else if (k === '--size') out.size = Number(next());
     else if (k === '--reps') out.reps = Number(next());
+    else if (k === '--unplanned') out.unplanned = next() as Args['unplanned'];
     else if (k === '--name') out.name = next();
     else throw new Error(`unknown option ${k}`);
   }
@@ -46,6 +50,7 @@ function parseArgs(argv: string[]): Args {
   if (!out.a) errors.push('--a WGML_NAME=VALUE is required');
   if (!out.b) errors.push('--b WGML_NAME=VALUE is required');
   if (!['cifar', 'torchvision'].includes(out.stem!)) errors.push('--stem must be torchvision or cifar');
+  if (out.unplanned !== undefined && !['a', 'b'].includes(out.unplanned)) errors.push('--unplanned must be a or b');
   for (const k of ['width', 'batch', 'size', 'reps'] as const) {
     if (!(Number.isInteger(out[k]) && out[k]! > 0)) errors.push(`--${k} must be a positive integer`);
   }
@@ -63,9 +68,10 @@ async function main(): Promise<void> {
   const opt = new Adam(model.parameters(), { lr: 1e-3 });
   const x = rand(B * S * S, 1, 1);
   const labels = Uint32Array.from({ length: B }, (_, i) => i % 4);
-  const step = () => rt.step(() => scope(() => trainStep(model, opt, {
+  const one = () => scope(() => trainStep(model, opt, {
     x: Tensor.fromArray(rt, x, [B, 1, S, S], 'x'), labels: Tensor.fromArray(rt, labels, [B], 'labels'),
-  })));
+  }));
+  const step = (side: number) => ('ab'[side] === args.unplanned ? one() : rt.step(one));
   const sides = [args.a, args.b] as const;
   const wall: number[][] = [[], []];
   await withEnvRestored([args.a, args.b], async () => {
@@ -73,7 +79,7 @@ async function main(): Promise<void> {
       for (let side = 0; side < 2; side++) {
         applyEnv(sides[side]!);
         const t0 = performance.now();
-        await step();
+        await step(side);
         if (rep >= 0) wall[side]!.push(performance.now() - t0);
         console.log(`${rep < 0 ? 'warm-up' : `rep ${rep + 1}`} ${'AB'[side]}: ${(performance.now() - t0).toFixed(0)} ms`);
       }
@@ -85,7 +91,7 @@ async function main(): Promise<void> {
     `# Training step A/B — ${info.kind}`,
     '',
     `Adapter: ${info.name} (${info.kind}); ${args.stem} stem, width ${args.width}, batch ${B}, 1×${S}×${S}; ${args.reps} step(s) per side, interleaved after one untimed step each; ${new Date().toISOString().slice(0, 10)}.`,
-    `A: ${describeEnv(args.a)}. B: ${describeEnv(args.b)}.`,
+    `A: ${describeEnv(args.a)}${args.unplanned === 'a' ? ', steps not through Runtime.step' : ''}. B: ${describeEnv(args.b)}${args.unplanned === 'b' ? ', steps not through Runtime.step' : ''}.`,
     `Command: \`npx tsx bench/step_ab.ts ${process.argv.slice(2).join(' ')}\``,
     '',
     '| side | steps (ms) | median (ms) | images/s |',
