@@ -159,9 +159,11 @@ export function planWeightGrad(cfg: Conv2dWeightGradConfig, s: Conv2dShape, Ho: 
   if (rowUnits) {
     if (!flat || Wdv !== 1) throw new Error(`conv2dBackwardWeight: UROWS=1 needs FLAT=1 and one dy vec4 per row, got ${Wdv}`);
     if (force.U === undefined) while (U > 1 && Ho % U !== 0) U /= 2;
-    if (Ho % U !== 0) throw new Error(`conv2dBackwardWeight: UROWS=1 needs U=${U} to divide the output height ${Ho}`);
-    if (U === 1 && force.UROWS === undefined) rowUnits = false;
-  } else if (force.U === undefined) {
+    if (Ho % U !== 0 && force.UROWS !== undefined) throw new Error(`conv2dBackwardWeight: UROWS=1 needs U=${U} to divide the output height ${Ho}`);
+    // Not forced: a forced U that does not divide Ho, or one row per step, stays with columns.
+    if (force.UROWS === undefined && (Ho % U !== 0 || U === 1)) rowUnits = false;
+  }
+  if (!rowUnits && force.U === undefined) {
     while (U > 1 && Math.ceil(Wdv / U) * U > Wdv * 1.15) U /= 2;
   }
   const rows = s.N * Ho;

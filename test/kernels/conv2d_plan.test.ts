@@ -43,6 +43,8 @@ describe('conv2d plans: shared or own loads', () => {
     expect(planWeightGrad(swiftshader, { ...s, W: 4 }, 14, 4, 1, { FLAT: 0 }, null).rowUnits).toBe(false);
     expect(() => planWeightGrad(swiftshader, s, 14, 14, 1, { UROWS: 1 }, null)).toThrow(/UROWS=1 needs FLAT=1 and one dy vec4 per row, got 4/);
     expect(() => planWeightGrad(swiftshader, { ...s, W: 4 }, 14, 4, 1, { UROWS: 1, U: 4 }, null)).toThrow(/UROWS=1 needs U=4 to divide the output height 14/);
+    // A forced U that does not divide Ho, with row units not forced, stays with (padded) columns.
+    expect(planWeightGrad(swiftshader, { ...s, W: 4 }, 14, 4, 1, { U: 4 }, null)).toMatchObject({ rowUnits: false, U: 4, WdvU: 4 });
     expect(() => at(4, { U: 3 })).toThrow(/conv2dBackwardWeight: U=3 is not 1, 2 or 4/);
   });
 
