@@ -155,9 +155,11 @@ const CONV_INPUT_GRAD: Record<AdapterKind, Conv2dTileConfig> = CONV_FORWARD;
 // (CIFAR stem ×1.21; U = 4 lost on the 28- and 56-wide maps): conv-ab-dw-flat-*.md. 4-wide
 // maps taking U rows per step instead: SwiftShader ×1.21–1.51 on layer4's three shapes;
 // lavapipe ×1.01 on the 3×3 and ×0.73 on the merged-phase stride-2 conv, so it keeps columns.
+// In the flat loop SwiftShader gains from dy shared across its 4-lane subgroups too (×1.04 and
+// ×1.14 over a step's shapes in two runs; ×0.91 with the nested loop): conv-ab-dw-flat-subgroup.
 const CONV_WEIGHT_GRAD: Record<AdapterKind, Conv2dWeightGradConfig> = {
   lavapipe: { COT: 8, CIT: 2, WG: 64, laneTerms: 2048, minThreads: 1024, maxPartialFloats: 16 << 20, subgroups: true, U: 2, flatLoop: true, rowUnits: false },
-  swiftshader: { COT: 4, CIT: 4, WG: 64, laneTerms: 2048, minThreads: 1024, maxPartialFloats: 16 << 20, subgroups: false, U: 4, flatLoop: true, rowUnits: true },
+  swiftshader: { COT: 4, CIT: 4, WG: 64, laneTerms: 2048, minThreads: 1024, maxPartialFloats: 16 << 20, subgroups: true, U: 4, flatLoop: true, rowUnits: true },
   gpu: { COT: 2, CIT: 2, WG: 64, laneTerms: 1024, minThreads: 65536, maxPartialFloats: 32 << 20, subgroups: false, U: 1, flatLoop: false, rowUnits: false },
 };
 
