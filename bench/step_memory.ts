@@ -4,7 +4,7 @@
 // counts, not times: they do not move with machine load, so they can be taken on a busy machine.
 // "Needed" counts the bytes the tensors asked for (a pool buffer may be bigger); "pool peak" is
 // the most the pool owned at any moment of the step. Steps run through Runtime.step (the
-// trainer's way, packed from the third step on) unless --unplanned.
+// trainer's way: packed once two steps allocate alike, steps 2 and 3 here) unless --unplanned.
 //
 //   npx tsx bench/step_memory.ts [--adapter lavapipe] [--batch 64] [--width 16] [--stem cifar] [--size 112] [--steps 4] [--unplanned]
 import { parseArgs } from 'node:util';

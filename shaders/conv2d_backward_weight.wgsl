@@ -178,6 +178,22 @@ fn nextX(b: u32, j: u32) -> mat2x4f {
   return n;
 }
 
+// The x vec4 at column j of each input channel (and of phase 1): where a row's columns start.
+fn carryAt(xb: vec4u, j: u32) -> Carry {
+  var k: Carry;
+  k.cur[0] = X[xb.x + j];
+  if (CIT > 1u) { k.cur[1] = X[xb.y + j]; }
+  if (CIT > 2u) { k.cur[2] = X[xb.z + j]; }
+  if (CIT > 3u) { k.cur[3] = X[xb.w + j]; }
+  if (TK1 > 0u) {
+    k.cur1[0] = X[xb.x + p.Wp4 + j];
+    if (CIT > 1u) { k.cur1[1] = X[xb.y + p.Wp4 + j]; }
+    if (CIT > 2u) { k.cur1[2] = X[xb.z + p.Wp4 + j]; }
+    if (CIT > 3u) { k.cur1[3] = X[xb.w + p.Wp4 + j]; }
+  }
+  return k;
+}
+
 // One input channel's tap windows under dy columns j…j+U−1, and its carried vec4s after them.
 struct ChannelStep { w: Windows, cur: vec4f, cur1: vec4f }
 
@@ -346,17 +362,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
         oh = select(oh, 0u, imageDone);
         n = select(n, n + 1u, imageDone);
       } else {
-        var k: Carry;
-        k.cur[0] = X[xb.x + j];
-        if (CIT > 1u) { k.cur[1] = X[xb.y + j]; }
-        if (CIT > 2u) { k.cur[2] = X[xb.z + j]; }
-        if (CIT > 3u) { k.cur[3] = X[xb.w + j]; }
-        if (TK1 > 0u) {
-          k.cur1[0] = X[xb.x + p.Wp4 + j];
-          if (CIT > 1u) { k.cur1[1] = X[xb.y + p.Wp4 + j]; }
-          if (CIT > 2u) { k.cur1[2] = X[xb.z + p.Wp4 + j]; }
-          if (CIT > 3u) { k.cur1[3] = X[xb.w + p.Wp4 + j]; }
-        }
+        var k = carryAt(xb, j);
         columns(&acc, &accB, &k, dyb, xb, j);
         j += U;
         let rowDone = j == p.Wdv;
@@ -367,27 +373,18 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
         n = select(n, n + 1u, imageDone);
       }
     }
-  }
-  for (var row = r0; row < select(r1, r0, FLAT); row++) {
-    let n = row / p.Ho;
-    let oh = row % p.Ho;
-    let dyRow = (n * p.Co * p.Ho + oh) * p.Wdv;
-    let xRow = (((n * p.Ci * p.Hp + oh * S + kh) * p.P) + p.ph) * p.Wp4 + colOff;
-    let xb = vec4u(xRow) + i * xPlane;
-    var k: Carry;
-    k.cur[0] = X[xb.x];
-    if (CIT > 1u) { k.cur[1] = X[xb.y]; }
-    if (CIT > 2u) { k.cur[2] = X[xb.z]; }
-    if (CIT > 3u) { k.cur[3] = X[xb.w]; }
-    if (TK1 > 0u) {
-      k.cur1[0] = X[xb.x + p.Wp4];
-      if (CIT > 1u) { k.cur1[1] = X[xb.y + p.Wp4]; }
-      if (CIT > 2u) { k.cur1[2] = X[xb.z + p.Wp4]; }
-      if (CIT > 3u) { k.cur1[3] = X[xb.w + p.Wp4]; }
-    }
-    let dyb = DyRows(vec4u(dyRow) + o * dyPlane, vec4u(dyRow) + oHi * dyPlane, dyRow + laneCh * dyPlane);
-    for (var j = 0u; j < p.Wdv; j += U) {
-      columns(&acc, &accB, &k, dyb, xb, j);
+  } else {
+    for (var row = r0; row < r1; row++) {
+      let n = row / p.Ho;
+      let oh = row % p.Ho;
+      let dyRow = (n * p.Co * p.Ho + oh) * p.Wdv;
+      let xRow = (((n * p.Ci * p.Hp + oh * S + kh) * p.P) + p.ph) * p.Wp4 + colOff;
+      let xb = vec4u(xRow) + i * xPlane;
+      var k = carryAt(xb, 0u);
+      let dyb = DyRows(vec4u(dyRow) + o * dyPlane, vec4u(dyRow) + oHi * dyPlane, dyRow + laneCh * dyPlane);
+      for (var j = 0u; j < p.Wdv; j += U) {
+        columns(&acc, &accB, &k, dyb, xb, j);
+      }
     }
   }
   if (!valid) { return; }

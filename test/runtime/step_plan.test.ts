@@ -86,15 +86,15 @@ describe('step plan', () => {
 describe('buffer pool following a step plan', () => {
   // Buffers of one step: a, b live; a released; c; b released; d; c, d released.
   function step(pool: BufferPool, sizes = [400_000, 300_000, 350_000, 250_000]): GPUBuffer[][] {
-    const live: PooledBuffer[] = [];
+    const live: (PooledBuffer | null)[] = [];
     const snapshots: GPUBuffer[][] = [];
     const take = (bytes: number) => {
       live.push(pool.acquire(bytes, 'storage', 'step'));
-      snapshots.push(live.filter((b) => b !== null).map((b) => b.buffer));
+      snapshots.push(live.flatMap((b) => (b ? [b.buffer] : [])));
     };
     const drop = (i: number) => {
       pool.release(live[i]!);
-      live[i] = null as unknown as PooledBuffer;
+      live[i] = null;
     };
     pool.beginStep();
     take(sizes[0]!);
