@@ -102,9 +102,15 @@ fn fill_zero(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups)
   fillDst[i] = 0.0;
 }
 
-// ---- reduce: dw[i] (+)= Σ_c part[c·stride + i]; db[j] (+)= Σ_c part[c·stride + nW + j] --------
-// part: [chunks, nW + nB] f32 written by conv2d_backward_weight.wgsl.
-struct ReduceParams { nW: u32, nB: u32, chunks: u32, stride: u32 }
+// ---- reduce: dw[i] (+)= Σ_c part[c·stride + at(i)]; db[j] (+)= Σ_c part[c·stride + bias0 + j·biasStep]
+// part: [chunks, stride] f32. Weight i = o·cols + k sits at (i / cols)·rowLen + k: the direct
+// kernel (conv2d_backward_weight.wgsl) writes one row (cols = rowLen = nW) with the bias sums
+// after it (bias0 = nW, biasStep = 1); the GEMM (conv2d_weight_gemm.wgsl) writes [Co, rowLen]
+// rows with the bias sum in column cols (bias0 = cols, biasStep = rowLen).
+struct ReduceParams {
+  nW: u32, nB: u32, chunks: u32, stride: u32,
+  cols: u32, rowLen: u32, bias0: u32, biasStep: u32,
+}
 @group(0) @binding(0) var<uniform> dp: ReduceParams;
 @group(0) @binding(1) var<storage, read> part: array<f32>;
 @group(0) @binding(2) var<storage, read_write> redW: array<f32>;
@@ -116,15 +122,16 @@ override ACCUMULATE: bool = false;
 fn reduce(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_id(gid, nwg);
   if (i >= dp.nW + dp.nB) { return; }
+  let at = select(dp.bias0 + (i - dp.nW) * dp.biasStep, (i / dp.cols) * dp.rowLen + i % dp.cols, i < dp.nW);
   // Four interleaved partial sums: shorter dependency chains, and the error grows with
   // chunks/4 instead of chunks.
   var s = vec4f(0.0);
   var c = 0u;
   for (; c + 4u <= dp.chunks; c += 4u) {
-    s += vec4f(part[c * dp.stride + i], part[(c + 1u) * dp.stride + i],
-               part[(c + 2u) * dp.stride + i], part[(c + 3u) * dp.stride + i]);
+    s += vec4f(part[c * dp.stride + at], part[(c + 1u) * dp.stride + at],
+               part[(c + 2u) * dp.stride + at], part[(c + 3u) * dp.stride + at]);
   }
-  for (; c < dp.chunks; c++) { s.x += part[c * dp.stride + i]; }
+  for (; c < dp.chunks; c++) { s.x += part[c * dp.stride + at]; }
   let total = (s.x + s.y) + (s.z + s.w);
   if (i < dp.nW) {
     if (ACCUMULATE) { redW[i] += total; } else { redW[i] = total; }

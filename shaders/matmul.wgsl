@@ -17,7 +17,9 @@ struct Params {
   M: u32, N: u32, K: u32, batch: u32,
   strideA: u32, strideB: u32, strideC: u32,
   alpha: f32, beta: f32,
-  _pad0: u32, _pad1: u32, _pad2: u32,
+  // Elements before batch matrix 0 of A and of C (the weight-gradient GEMM writes chunk groups
+  // into one partial-sum buffer).
+  offA: u32, offC: u32, _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -144,7 +146,7 @@ fn maskB(b: mat4x4f, ok: vec4<bool>) -> mat4x4f {
 
 fn origin(gid: vec3u) -> Origin {
   let b = gid.z;
-  return Origin(gid.y * TM, gid.x * TN, b * p.strideA, b * p.strideB, b * p.strideC);
+  return Origin(gid.y * TM, gid.x * TN, p.offA + b * p.strideA, b * p.strideB, p.offC + b * p.strideC);
 }
 
 // Rows of the tile are stored one by one, and each row by constant indices (see the header).

@@ -21,7 +21,9 @@ import type { PooledBuffer } from './buffer_pool.js';
 import { grid1d } from './elementwise.js';
 import { conv2dOverride, conv2dTiles, conv2dWeightGradConfig } from './tuning.js';
 import { checkSize, validate, type Conv2dGradOptions, type Conv2dShape } from './conv2d_shape.js';
-import { chooseTile, paddedRowVec4s, phases, planWeightGrad, tapGroups, type TapGroups, type Tile } from './conv2d_plan.js';
+import { chooseTile, paddedRowVec4s, phases, planWeightGrad, tapGroups, useWeightGradGemm, type TapGroups, type Tile } from './conv2d_plan.js';
+import { reduceWeightGradPartials } from './conv2d_reduce.js';
+import { conv2dWeightGradGemm } from './conv2d_weight_gemm.js';
 
 export { conv2dPads, conv2dOutputSize, conv2dFlops, type Conv2dShape, type Conv2dGradOptions } from './conv2d_shape.js';
 export { conv2dPlan } from './conv2d_plan.js';
@@ -257,10 +259,16 @@ export function conv2dBackwardWeight(rt: Runtime, x: BufferLike, dy: BufferLike,
   checkSize(op, 'dw', dw, [s.Co, s.Ci, s.KH, s.KW], s);
   if (db) checkSize(op, 'db', db, [s.Co], s);
   const label = `conv2d backward-weight ${s.Ci}->${s.Co} k${s.KH}x${s.KW} s${s.stride} @${s.H}x${s.W}`;
+  const cfg = conv2dWeightGradConfig(rt.gpu.info.kind);
+  const force = conv2dOverride('weightGrad', op);
+  if (useWeightGradGemm(cfg, force)) {
+    conv2dWeightGradGemm(rt, x, dy, dw, db, s, { Ho, Wo, ph, pw }, cfg, force, label, !!o.accumulate);
+    return;
+  }
   const S = s.stride;
   const nW = s.Co * s.Ci * s.KH * s.KW;
   const nB = db ? s.Co : 0;
-  const plan = planWeightGrad(conv2dWeightGradConfig(rt.gpu.info.kind), s, Ho, Wo, nW + nB, conv2dOverride('weightGrad', op), rt.gpu.info.subgroupSize);
+  const plan = planWeightGrad(cfg, s, Ho, Wo, nW + nB, force, rt.gpu.info.subgroupSize);
   // Rows are padded to WdvU dy vec4s (whole groups of U); the padding is zero and adds nothing.
   const Wdv = plan.WdvU;
   const Hp = (Ho - 1) * S + s.KH;
@@ -308,17 +316,6 @@ export function conv2dBackwardWeight(rt: Runtime, x: BufferLike, dy: BufferLike,
       workgroups: grid1d(total, plan.WG, rt.device.limits.maxComputeWorkgroupsPerDimension),
     });
   }
-  // The reduce entry always binds a bias output; without one a scratch float stands in.
-  const dbOut = db ?? rt.allocF32(1, `${label}.no_bias`);
-  if (!db) temps.push(dbOut as PooledBuffer);
-  rt.dispatch({
-    label: `${label} reduce`,
-    shader: 'conv2d_prep.wgsl',
-    entry: 'reduce',
-    constants: { WG: PREP_WG, ACCUMULATE: !!o.accumulate },
-    params: { nW, nB, chunks: plan.chunks, stride },
-    bindings: { part, redW: dw, redB: dbOut },
-    workgroups: grid1d(nW + nB, PREP_WG, rt.device.limits.maxComputeWorkgroupsPerDimension),
-  });
+  reduceWeightGradPartials(rt, label, part, dw, db, { nW, nB, chunks: plan.chunks, stride, cols: nW, rowLen: nW, bias0: nW, biasStep: 1 }, !!o.accumulate);
   for (const t of temps) rt.release(t);
 }

@@ -179,6 +179,51 @@ export function planWeightGrad(cfg: Conv2dWeightGradConfig, s: Conv2dShape, Ho: 
   return { COT, CIT, WG, SG, Wdv, U, WdvU: rowUnits ? Wdv : Math.ceil(Wdv / U) * U, flat, rowUnits, rowsPerChunk, chunks: Math.ceil(rows / rowsPerChunk), tilesCo, tilesCi };
 }
 
+/** Fields of WGML_CONV_DW that only the direct weight-gradient kernel has. */
+const DIRECT_FIELDS = ['COT', 'CIT', 'WG', 'SG', 'U', 'FLAT', 'UROWS', 'RPC'];
+
+/**
+ * Whether the weight gradient runs as an explicit GEMM: GEMM=0|1 when forced, else the direct
+ * kernel when any of its own fields is forced, else the adapter's table.
+ */
+export function useWeightGradGemm(cfg: Conv2dWeightGradConfig, force: Record<string, number>): boolean {
+  if (force.GEMM !== undefined) return force.GEMM !== 0;
+  if (DIRECT_FIELDS.some((f) => force[f] !== undefined)) return false;
+  return cfg.gemm;
+}
+
+export interface WeightGradGemmPlan {
+  /** Output positions (n, oh, ow) per reduction chunk: the GEMM's K, a multiple of 4. */
+  L: number;
+  chunks: number;
+  /** Columns of the im2col matrix: Ci·KH·KW, plus a column of ones for the bias, rounded up to 4. */
+  NK: number;
+  /** Chunks whose im2col matrices are built and multiplied at once. */
+  groupChunks: number;
+}
+
+/**
+ * Reduction chunks of the GEMM weight gradient: each f32 accumulator sums at most laneTerms
+ * positions (the same bound as the direct kernel's lanes), and there are enough chunks that
+ * the GEMM has `minThreads` invocations of `tileRows`×`tileCols` blocks.
+ */
+export function planWeightGradGemm(cfg: Conv2dWeightGradConfig, s: Conv2dShape, Ho: number, Wo: number, bias: boolean, tileRows: number, tileCols: number, maxBindingBytes: number, force: Record<string, number> = {}): WeightGradGemmPlan {
+  const M = s.N * Ho * Wo;
+  const NK = Math.ceil((s.Ci * s.KH * s.KW + (bias ? 1 : 0)) / 4) * 4;
+  const tiles = Math.ceil(s.Co / tileRows) * Math.ceil(NK / tileCols);
+  let chunks = Math.max(Math.ceil(M / cfg.laneTerms), Math.ceil(cfg.minThreads / tiles));
+  chunks = Math.max(1, Math.min(chunks, Math.ceil(M / 4), Math.floor(cfg.maxPartialFloats / (s.Co * NK))));
+  const L = Math.ceil(M / chunks / 4) * 4;
+  chunks = Math.ceil(M / L);
+  const colBytes = Math.min(cfg.gemmColBytes, maxBindingBytes);
+  // GROUP forces the chunks per im2col group (tests: several groups).
+  const groupChunks = Math.max(1, Math.min(chunks, force.GROUP ?? Math.floor(colBytes / (L * NK * 4))));
+  if (L * NK * 4 > maxBindingBytes) {
+    throw new Error(`conv2dBackwardWeight: one GEMM chunk's im2col matrix (${L}×${NK} floats) exceeds the device's ${maxBindingBytes}-byte storage binding; use GEMM=0`);
+  }
+  return { L, chunks, NK, groupChunks };
+}
+
 /** The tiles each launcher would pick, for benchmarks and tests. */
 export function conv2dPlan(kind: AdapterKind, s: Conv2dShape, subgroupSize: number | null = null): { forward: Tile; weightGrad: WeightGradPlan } {
   const { Ho, Wo } = validate('conv2dPlan', s);

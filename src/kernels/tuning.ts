@@ -131,6 +131,13 @@ export interface Conv2dWeightGradConfig {
   flatLoop: boolean;
   /** In the flat loop, maps one dy vec4 wide take U rows per step instead of one column. */
   rowUnits: boolean;
+  /**
+   * Run the weight gradient as an explicit GEMM instead (conv2d_weight_gemm.ts): dy and an
+   * im2col copy of x per reduction chunk, multiplied by shaders/matmul.wgsl.
+   */
+  gemm: boolean;
+  /** Most bytes of im2col matrix the GEMM path builds at once (chunk groups beyond it). */
+  gemmColBytes: number;
 }
 
 // Forward 8×16 (COTV=2, TWV=4) was at least as fast as 16×16, 16×8 and 8×8 on both drivers
@@ -158,9 +165,9 @@ const CONV_INPUT_GRAD: Record<AdapterKind, Conv2dTileConfig> = CONV_FORWARD;
 // In the flat loop SwiftShader gains from dy shared across its 4-lane subgroups too (×1.04 and
 // ×1.14 over a step's shapes in two runs; ×0.91 with the nested loop): conv-ab-dw-flat-subgroup.
 const CONV_WEIGHT_GRAD: Record<AdapterKind, Conv2dWeightGradConfig> = {
-  lavapipe: { COT: 8, CIT: 2, WG: 64, laneTerms: 2048, minThreads: 1024, maxPartialFloats: 16 << 20, subgroups: true, U: 2, flatLoop: true, rowUnits: false },
-  swiftshader: { COT: 4, CIT: 4, WG: 64, laneTerms: 2048, minThreads: 1024, maxPartialFloats: 16 << 20, subgroups: true, U: 4, flatLoop: true, rowUnits: true },
-  gpu: { COT: 2, CIT: 2, WG: 64, laneTerms: 1024, minThreads: 65536, maxPartialFloats: 32 << 20, subgroups: false, U: 1, flatLoop: false, rowUnits: false },
+  lavapipe: { COT: 8, CIT: 2, WG: 64, laneTerms: 2048, minThreads: 1024, maxPartialFloats: 16 << 20, subgroups: true, U: 2, flatLoop: true, rowUnits: false, gemm: false, gemmColBytes: 64 << 20 },
+  swiftshader: { COT: 4, CIT: 4, WG: 64, laneTerms: 2048, minThreads: 1024, maxPartialFloats: 16 << 20, subgroups: true, U: 4, flatLoop: true, rowUnits: true, gemm: true, gemmColBytes: 64 << 20 },
+  gpu: { COT: 2, CIT: 2, WG: 64, laneTerms: 1024, minThreads: 65536, maxPartialFloats: 32 << 20, subgroups: false, U: 1, flatLoop: false, rowUnits: false, gemm: false, gemmColBytes: 128 << 20 },
 };
 
 export type Conv2dPass = 'forward' | 'inputGrad' | 'weightGrad';
@@ -178,7 +185,9 @@ export function conv2dWeightGradConfig(kind: AdapterKind): Conv2dWeightGradConfi
 /**
  * Tile fields bench/ forces for one conv pass: WGML_CONV_FWD / WGML_CONV_DX / WGML_CONV_DW,
  * e.g. "COTV=2,TWV=4" or "COT=4,CIT=2" (also WG, THO, MERGE=0|1, U=1|2|4: dy columns per weight-gradient update, FLAT=0|1: its loop flat or nested, UROWS=0|1: U rows rather than columns, RPC: its rows per chunk, and SG=0|1: loads shared across a subgroup
- * or not). `what` names the op in errors.
+ * or not; GEMM=0|1: the weight gradient as an explicit GEMM or the direct kernel, whose fields
+ * above select the direct kernel when GEMM is not given; GROUP: the GEMM's chunks per im2col
+ * group). `what` names the op in errors.
  */
 export function conv2dOverride(pass: Conv2dPass, what: string, env: NodeJS.ProcessEnv = process.env): Record<string, number> {
   const spec = env[CONV_ENV[pass]];

@@ -163,6 +163,39 @@ describe('conv2d GPU vs float64 reference', () => {
     });
   });
 
+  // The weight gradient has two paths (the direct kernel, and an explicit GEMM on im2col
+  // chunks); each adapter's table picks one, so run every case under both.
+  (['GEMM=1', 'GEMM=0'] as const).forEach((path) => {
+    cases.forEach(({ s, bias, accumulate }, ci) => {
+      it(`${path}: ${label(s)}${bias ? ' +bias' : ''}${accumulate ? ' accumulate' : ''}`, async () => {
+        const saved = process.env.WGML_CONV_DW;
+        process.env.WGML_CONV_DW = path;
+        try {
+          await checkCase(s, bias, accumulate, 100 * ci + 50);
+        } finally {
+          if (saved === undefined) delete process.env.WGML_CONV_DW;
+          else process.env.WGML_CONV_DW = saved;
+        }
+      });
+    });
+  });
+
+  // GEMM chunks built and multiplied a group at a time: 1 and 3 chunks per im2col group (the
+  // last group short), chunks that cross images and a last chunk past N·Ho·Wo.
+  (['GEMM=1,GROUP=1', 'GEMM=1,GROUP=3'] as const).forEach((setting, gi) => {
+    const s: Conv2dShape = { N: 3, Ci: 5, H: 11, W: 13, Co: 6, KH: 3, KW: 3, stride: 1, pad: 1 };
+    it(`weight-gradient GEMM groups ${setting}: ${label(s)} +bias${gi ? ' accumulate' : ''}`, async () => {
+      const saved = process.env.WGML_CONV_DW;
+      process.env.WGML_CONV_DW = setting;
+      try {
+        await checkCase(s, true, gi === 1, 1600);
+      } finally {
+        if (saved === undefined) delete process.env.WGML_CONV_DW;
+        else process.env.WGML_CONV_DW = saved;
+      }
+    });
+  });
+
   // Each adapter's table picks its own tiles; force the shapes no case above reaches on
   // SwiftShader (3 or 4 output-channel vec4s, 4 column vec4s, 3 or 4 rows, odd weight-gradient
   // tiles, stride-2 phases merged into one step or not) so every adapter's choice is covered.

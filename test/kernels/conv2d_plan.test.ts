@@ -1,7 +1,7 @@
 // How the conv launchers choose shared (subgroup) or own loads, and the errors of forced tiles.
 // Pure functions of the shape, the adapter's table and its subgroup size: no GPU needed.
 import { describe, it, expect } from 'vitest';
-import { chooseTile, planWeightGrad } from '../../src/kernels/conv2d_plan.js';
+import { chooseTile, planWeightGrad, planWeightGradGemm, useWeightGradGemm } from '../../src/kernels/conv2d_plan.js';
 import { conv2dTiles, conv2dWeightGradConfig } from '../../src/kernels/tuning.js';
 import type { Conv2dShape } from '../../src/kernels/conv2d_shape.js';
 
@@ -54,5 +54,54 @@ describe('conv2d plans: shared or own loads', () => {
     expect(() => plan({ COT: 8, SG: 1 }, 4)).toThrow(/conv2dBackwardWeight: SG=1 needs a subgroup size ≥ 8 dividing the workgroup size 64, got 4/);
     expect(() => plan({ SG: 1 }, null)).toThrow(/SG=1 needs a device with the subgroups feature and a fixed subgroup size/);
     expect(() => chooseTile(conv2dTiles('lavapipe', 'forward'), 128, 14, 14, { SG: 1 }, 'conv2dForward', null)).toThrow(/conv2dForward: SG=1 needs a device/);
+  });
+});
+
+describe('conv2d plans: the weight gradient as a GEMM', () => {
+  const swiftshader = conv2dWeightGradConfig('swiftshader');
+
+  it("takes the GEMM when forced, the direct kernel when one of its fields is forced, else the adapter's table", () => {
+    expect(useWeightGradGemm(swiftshader, {})).toBe(true);
+    expect(useWeightGradGemm(lavapipe, {})).toBe(false);
+    expect(useWeightGradGemm(lavapipe, { GEMM: 1 })).toBe(true);
+    expect(useWeightGradGemm(swiftshader, { GEMM: 0 })).toBe(false);
+    expect(useWeightGradGemm(swiftshader, { U: 4 })).toBe(false);
+    expect(useWeightGradGemm(swiftshader, { COT: 4, GEMM: 1 })).toBe(true);
+  });
+
+  it('cuts N·Ho·Wo into chunks of at most laneTerms positions, a multiple of 4, enough for every core', () => {
+    const shapes: [Conv2dShape, number, number][] = [
+      [{ N: 16, Ci: 64, H: 28, W: 28, Co: 64, KH: 3, KW: 3, stride: 1, pad: 1 }, 28, 28],
+      [{ N: 16, Ci: 512, H: 4, W: 4, Co: 512, KH: 3, KW: 3, stride: 1, pad: 1 }, 4, 4],
+      [{ N: 3, Ci: 1, H: 112, W: 112, Co: 64, KH: 7, KW: 7, stride: 2, pad: 3 }, 56, 56],
+      [{ N: 1, Ci: 5, H: 3, W: 3, Co: 3, KH: 1, KW: 1, stride: 1, pad: 0 }, 3, 3],
+    ];
+    for (const [sh, Ho, Wo] of shapes) {
+      for (const bias of [false, true]) {
+        const p = planWeightGradGemm(swiftshader, sh, Ho, Wo, bias, 16, 16, 1 << 30);
+        const M = sh.N * Ho * Wo;
+        const K = sh.Ci * sh.KH * sh.KW;
+        expect(p.L % 4, 'L a multiple of 4').toBe(0);
+        expect(p.L).toBeLessThanOrEqual(swiftshader.laneTerms);
+        expect(p.chunks * p.L).toBeGreaterThanOrEqual(M);
+        expect((p.chunks - 1) * p.L).toBeLessThan(M);
+        expect(p.NK % 4).toBe(0);
+        expect(p.NK).toBeGreaterThanOrEqual(K + (bias ? 1 : 0));
+        expect(p.NK).toBeLessThan(K + (bias ? 1 : 0) + 4);
+        // Fewer tiles than minThreads: more chunks, until a chunk is 4 positions.
+        const tiles = Math.ceil(sh.Co / 16) * Math.ceil(p.NK / 16);
+        expect(p.chunks * tiles >= swiftshader.minThreads || p.L === 4).toBe(true);
+        expect(p.groupChunks * p.L * p.NK * 4).toBeLessThanOrEqual(swiftshader.gemmColBytes);
+      }
+    }
+  });
+
+  it('builds im2col a group of chunks at a time within the byte cap, and refuses a chunk past the binding limit', () => {
+    const sh: Conv2dShape = { N: 16, Ci: 64, H: 112, W: 112, Co: 64, KH: 3, KW: 3, stride: 1, pad: 1 };
+    const p = planWeightGradGemm(swiftshader, sh, 112, 112, false, 16, 16, 1 << 30);
+    expect(p.groupChunks).toBeLessThan(p.chunks);
+    expect(p.groupChunks).toBe(Math.floor(swiftshader.gemmColBytes / (p.L * p.NK * 4)));
+    expect(planWeightGradGemm(swiftshader, sh, 112, 112, false, 16, 16, 1 << 30, { GROUP: 2 }).groupChunks).toBe(2);
+    expect(() => planWeightGradGemm(swiftshader, sh, 112, 112, false, 16, 16, 1 << 20)).toThrow(/conv2dBackwardWeight: one GEMM chunk's im2col matrix \(\d+×576 floats\) exceeds the device's 1048576-byte storage binding; use GEMM=0/);
   });
 });

@@ -61,9 +61,34 @@ describe('matmul (GPU vs float64 reference)', () => {
     for (const buf of [A, B, C]) rt.release(buf);
   });
 
+  // Offsets place batch matrix 0 of A and C inside bigger buffers; C outside the written
+  // range must keep its old values. Sizes of 4 take the vec4 entry, 5 and 3 the scalar one.
+  ([[4, 8, 12, 8, 16], [5, 3, 7, 3, 5]] as const).forEach(([M, N, K, offA, offC]) => {
+    it(`reads A and writes C from element offsets (M=${M} N=${N} K=${K}, offsets ${offA}/${offC})`, async () => {
+      const batch = 2;
+      const a = uniform(offA + batch * M * K, 11);
+      const b = uniform(batch * K * N, 12);
+      const total = offC + batch * M * N + 4;
+      const c0 = uniform(total, 13);
+      const A = rt.upload(a);
+      const B = rt.upload(b);
+      const C = rt.upload(c0);
+      matmul(rt, A, B, C, { M, N, K, batch, offsetA: offA, offsetC: offC });
+      const got = await rt.readF32(C, total);
+      for (let i = 0; i < batch; i++) {
+        const want = matmulRef(a.subarray(offA + i * M * K), b.subarray(i * K * N), M, N, K, false, false);
+        expectClose(got.subarray(offC + i * M * N, offC + (i + 1) * M * N), want, TOL, `C[batch ${i}]`);
+      }
+      expect(Array.from(got.subarray(0, offC)), 'C before offsetC').toEqual(Array.from(c0.subarray(0, offC)));
+      expect(Array.from(got.subarray(offC + batch * M * N)), 'C after the last batch').toEqual(Array.from(c0.subarray(offC + batch * M * N)));
+      for (const buf of [A, B, C]) rt.release(buf);
+    });
+  });
+
   it('rejects non-positive sizes with a clear error', () => {
     const A = rt.allocF32(4);
     expect(() => matmul(rt, A, A, A, { M: 0, N: 2, K: 2 })).toThrow(/M must be a positive integer/);
+    expect(() => matmul(rt, A, A, A, { M: 2, N: 2, K: 2, offsetC: -4 })).toThrow(/matmul: offsetC must be a non-negative integer, got -4/);
     rt.release(A);
   });
 });
