@@ -38,7 +38,8 @@ export function conv2dWeightGradGemm(rt: Runtime, x: BufferLike, dy: BufferLike,
   };
   const maxGroups = rt.device.limits.maxComputeWorkgroupsPerDimension;
   const rows = rt.allocF32(chunks * s.Co * L, `${label}.dy_rows`);
-  const gatherTotal = (chunks * s.Co * L) / 4;
+  // gather: one invocation per (chunk, output channel); im2col: one per row of a chunk.
+  const gatherTotal = chunks * s.Co;
   rt.dispatch({
     label: `${label} gather dy`,
     shader: 'conv2d_weight_gemm.wgsl',
@@ -52,7 +53,7 @@ export function conv2dWeightGradGemm(rt: Runtime, x: BufferLike, dy: BufferLike,
   const col = rt.allocF32(groupChunks * L * NK, `${label}.im2col`);
   for (let c0 = 0; c0 < chunks; c0 += groupChunks) {
     const batch = Math.min(groupChunks, chunks - c0);
-    const colTotal = (batch * L * NK) / 4;
+    const colTotal = batch * L;
     rt.dispatch({
       label: `${label} im2col`,
       shader: 'conv2d_weight_gemm.wgsl',
