@@ -10,10 +10,9 @@
 // Runtime.step as the trainer runs it (--unplanned: that side's steps are not, so the two sides
 // compare the pool's step plan with its free lists). One untimed step per side first (compile, pool warm-up).
 // Writes bench/results/step-ab-<name>-<adapter>.md when --name is given.
-import { Runtime, ResNet18, Adam, Tensor, scope, type Stem } from '../src/index.js';
-import { trainStep } from '../src/train/step.js';
+import { Runtime } from '../src/index.js';
 import { median } from '../src/bench/timing.js';
-import { rand } from '../src/bench/suite.js';
+import { fixedTrainingStep } from './step_fixture.js';
 import { flagValue, envSetting, applyEnv, describeEnv, withEnvRestored, writeResult, type EnvSetting } from './args.js';
 
 interface Args {
@@ -62,15 +61,7 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const rt = await Runtime.create({ adapter: args.adapter });
   const { batch: B, size: S } = args;
-  // The benchmark suite's torchvision stem is ResNet18's 'imagenet' stem.
-  const stem: Stem = args.stem === 'cifar' ? 'cifar' : 'imagenet';
-  const model = new ResNet18(rt, { numClasses: 4, width: args.width, stem, inChannels: 1 }, 0);
-  const opt = new Adam(model.parameters(), { lr: 1e-3 });
-  const x = rand(B * S * S, 1, 1);
-  const labels = Uint32Array.from({ length: B }, (_, i) => i % 4);
-  const one = () => scope(() => trainStep(model, opt, {
-    x: Tensor.fromArray(rt, x, [B, 1, S, S], 'x'), labels: Tensor.fromArray(rt, labels, [B], 'labels'),
-  }));
+  const one = fixedTrainingStep(rt, args);
   const step = (side: number) => ('ab'[side] === args.unplanned ? one() : rt.step(one));
   const sides = [args.a, args.b] as const;
   const wall: number[][] = [[], []];

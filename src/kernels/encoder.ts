@@ -6,6 +6,7 @@ import { GpuError } from './device.js';
 import type { BufferPool, PooledBuffer } from './buffer_pool.js';
 import type { Constants, PipelineCache } from './pipelines.js';
 import { packParams, parseShaderLayout, type ParamValues, type ShaderLayout } from './shader_layout.js';
+import type { DispatchProfiler } from './dispatch_profiler.js';
 
 export type BufferLike = GPUBuffer | PooledBuffer;
 
@@ -45,6 +46,8 @@ export class Encoder {
   /** Submit automatically after this many dispatches so pending pool buffers get recycled. */
   autoFlushEvery = 128;
   dispatchCount = 0;
+  /** When set, every dispatch gets its own timestamped pass (bench/step_profile.ts). */
+  profiler: DispatchProfiler | null = null;
 
   constructor(
     private readonly gpu: Gpu,
@@ -133,10 +136,16 @@ export class Encoder {
       }
     }
     const bindGroup = this.device.createBindGroup({ label: spec.label, layout: pipeline.getBindGroupLayout(0), entries });
+    if (this.profiler) {
+      this.endPass();
+      if (this.profiler.full) this.flush();
+      this.pass = this.commandEncoder().beginComputePass(this.profiler.passFor(spec.label));
+    }
     const pass = this.computePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
+    if (this.profiler) this.endPass();
     if (uniform) this.pool.release(uniform);
     this.dispatchCount++;
     this.dispatchesInBatch++;
@@ -167,6 +176,7 @@ export class Encoder {
   flush(): void {
     this.endPass();
     if (this.encoder) {
+      this.profiler?.resolve(this.encoder);
       this.device.queue.submit([this.encoder.finish()]);
       this.encoder = null;
     }
