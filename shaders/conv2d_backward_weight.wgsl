@@ -43,6 +43,10 @@ struct Params {
 
 override WG: u32 = 64u;
 override HAS_BIAS: bool = false;
+// With a single chunk and no bias the launcher binds dw itself as `part` (no reduce pass); then
+// ACCUMULATE adds to it. The reduce would have stored 0 + the chunk's sum: the same value (only
+// a −0 sum would have become +0).
+override ACCUMULATE: bool = false;
 
 #include "flat_id.wgsl"
 
@@ -402,7 +406,10 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
         let kph = select(p.ph, 1u, c >= TK);
         if (a >= select(p.taps, p.taps1, c >= TK)) { continue; }
         let kw = a * S + kph;
-        part[pb + ((oc * p.Ci + ic) * p.KH + kh) * p.KW + kw] = hsum(acc[ci * COT + co][c]);
+        let at = pb + ((oc * p.Ci + ic) * p.KH + kh) * p.KW + kw;
+        var v = hsum(acc[ci * COT + co][c]);
+        if (ACCUMULATE) { v = part[at] + v; }
+        part[at] = v;
       }
     }
     if (HAS_BIAS && cit == 0u && tap == 0u) {

@@ -27,26 +27,36 @@ struct PadParams {
 @group(0) @binding(1) var<storage, read> padSrc: array<f32>;
 @group(0) @binding(2) var<storage, read_write> padDst: array<vec4f>;
 
+// One invocation per destination row (nc, r, φ): its Wp4 vec4s in a loop, so the index
+// arithmetic (divisions are a per-lane loop on the software drivers) runs once per row.
 @compute @workgroup_size(WG)
 fn pad(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_id(gid, nwg);
   if (i >= pp.total) { return; }
-  let cv = i % pp.Wp4;
-  var q = i / pp.Wp4;
-  let ph = q % pp.P;
-  q /= pp.P;
+  let ph = i % pp.P;
+  let q = i / pp.P;
   let r = q % pp.Hp;
   let nc = q / pp.Hp;
   let ih = i32(r) + pp.offH;
-  var v = vec4f(0.0);
-  if (ih >= 0 && ih < i32(pp.H)) {
-    let rowBase = (nc * pp.H + u32(ih)) * pp.W;
-    for (var e = 0u; e < 4u; e++) {
-      let iw = i32((cv * 4u + e) * pp.S + ph) + pp.offW;
-      if (iw >= 0 && iw < i32(pp.W)) { v[e] = padSrc[rowBase + u32(iw)]; }
+  let rowIn = ih >= 0 && ih < i32(pp.H);
+  let rowBase = (nc * pp.H + u32(max(ih, 0))) * pp.W;
+  let dst = i * pp.Wp4;
+  // Source column of element e of vec4 c: c·4S + e·S + φ + offW.
+  var iw = vec4i(0, 1, 2, 3) * i32(pp.S) + i32(ph) + pp.offW;
+  let dw = 4 * i32(pp.S);
+  for (var c = 0u; c < pp.Wp4; c++) {
+    var v = vec4f(0.0);
+    if (rowIn) {
+      let ok = (iw >= vec4i(0)) & (iw < vec4i(i32(pp.W)));
+      let at = vec4u(max(iw, vec4i(0))) + rowBase;
+      if (ok.x) { v.x = padSrc[at.x]; }
+      if (ok.y) { v.y = padSrc[at.y]; }
+      if (ok.z) { v.z = padSrc[at.z]; }
+      if (ok.w) { v.w = padSrc[at.w]; }
     }
+    padDst[dst + c] = v;
+    iw += vec4i(dw);
   }
-  padDst[i] = v;
 }
 
 // ---- repack: dst[r][u][ph·Gp + g][k][o] = src[o·sO + r·sR + (bh + dh·u)·KWs + (bw + dw·(a·S + ph))]
@@ -64,15 +74,15 @@ struct RepackParams {
 @group(0) @binding(1) var<storage, read> repSrc: array<f32>;
 @group(0) @binding(2) var<storage, read_write> repDst: array<f32>;
 
+// One invocation per (r, u, group slot): its OP output channels, a contiguous run of dst, in a
+// loop (the index arithmetic once per run: a division is a per-lane loop on the software drivers).
 @compute @workgroup_size(WG)
 fn repack(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_id(gid, nwg);
   if (i >= rp.total) { return; }
-  let o = i % rp.OP;
-  var q = i / rp.OP;
   let nt = rp.TK + rp.TK1;
-  let k = q % nt;
-  q /= nt;
+  let k = i % nt;
+  var q = i / nt;
   let gi = q % rp.G;
   q /= rp.G;
   let u = q % rp.KHk;
@@ -81,13 +91,17 @@ fn repack(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw
   let ph = select(gi / rp.Gp, 1u, second);
   let a = select((gi % rp.Gp) * rp.TK + k, k - rp.TK, second);
   let taps = (rp.KWk + rp.S - 1u - ph) / rp.S;
-  var val = 0.0;
-  if (o < rp.O && a < taps) {
-    let kh = u32(rp.bh + rp.dh * i32(u));
-    let kw = u32(rp.bw + rp.dw * i32(a * rp.S + ph));
-    val = repSrc[o * rp.sO + r * rp.sR + kh * rp.KWs + kw];
+  let kh = u32(rp.bh + rp.dh * i32(u));
+  let kw = u32(rp.bw + rp.dw * i32(a * rp.S + ph));
+  // Past the kernel the source index is meaningless; those slots read nothing.
+  let tap = a < taps;
+  let src = select(0u, r * rp.sR + kh * rp.KWs + kw, tap);
+  let dst = i * rp.OP;
+  for (var o = 0u; o < rp.OP; o++) {
+    var val = 0.0;
+    if (tap && o < rp.O) { val = repSrc[o * rp.sO + src]; }
+    repDst[dst + o] = val;
   }
-  repDst[i] = val;
 }
 
 // ---- fill: dst[i] = 0 ------------------------------------------------------------------
@@ -122,7 +136,12 @@ override ACCUMULATE: bool = false;
 fn reduce(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_id(gid, nwg);
   if (i >= dp.nW + dp.nB) { return; }
-  let at = select(dp.bias0 + (i - dp.nW) * dp.biasStep, (i / dp.cols) * dp.rowLen + i % dp.cols, i < dp.nW);
+  // Rows as long as the weights' (the direct kernel's layout, or a GEMM without bias or column
+  // padding) need no division, which is a per-lane loop on the software drivers.
+  var at = i;
+  if (dp.cols != dp.rowLen) {
+    at = select(dp.bias0 + (i - dp.nW) * dp.biasStep, (i / dp.cols) * dp.rowLen + i % dp.cols, i < dp.nW);
+  }
   // Four interleaved partial sums: shorter dependency chains, and the error grows with
   // chunks/4 instead of chunks.
   var s = vec4f(0.0);

@@ -66,11 +66,11 @@ struct Tap { k: u32, ci: u32, kh: u32, kw: u32 }
 fn colAt(t: ptr<function, Tap>, xb: u32, ih0: i32, iw0: i32) -> f32 {
   let ih = ih0 + i32((*t).kh);
   let iw = iw0 + i32((*t).kw);
-  var v = 0.0;
-  if ((*t).k < gp.Ci * gp.KH * gp.KW && ih >= 0 && ih < i32(gp.H) && iw >= 0 && iw < i32(gp.W)) {
-    v = colSrc[xb + ((*t).ci * gp.H + u32(ih)) * gp.W + u32(iw)];
-  }
-  if (HAS_BIAS && (*t).k == gp.Ci * gp.KH * gp.KW) { v = 1.0; }
+  let inside = (*t).k < gp.Ci * gp.KH * gp.KW && ih >= 0 && ih < i32(gp.H) && iw >= 0 && iw < i32(gp.W);
+  // A clamped load and a select rather than a load under a per-lane branch.
+  let at = xb + (min((*t).ci, gp.Ci - 1u) * gp.H + u32(clamp(ih, 0, i32(gp.H) - 1))) * gp.W + u32(clamp(iw, 0, i32(gp.W) - 1));
+  var v = select(0.0, colSrc[at], inside);
+  if (HAS_BIAS) { v = select(v, 1.0, (*t).k == gp.Ci * gp.KH * gp.KW); }
   (*t).k += 1u;
   (*t).kw += 1u;
   let rowDone = (*t).kw == gp.KW;

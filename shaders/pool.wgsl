@@ -1,13 +1,13 @@
 // 2-D max pooling (any kernel, stride and padding; floor output size) with argmax indices, and
 // the backward of global average pooling. NCHW f32; a "plane" is one (n, c).
 //
-// maxpool_fwd: one invocation per output. Padding acts as −inf (padded positions are skipped).
+// maxpool_fwd: one output per window. Padding acts as −inf (padded positions are skipped).
 // The scan runs kh-major then kw, and a value replaces the running maximum only if it is
 // strictly greater (or NaN), so ties go to the first maximum in scan order — PyTorch's CPU rule;
 // the index starts at the window's first in-bounds position, as in PyTorch, so an all −inf
 // window still points inside it. indices hold h·W + w within the input plane, like PyTorch's
 // return_indices.
-// maxpool_bwd: a gather, one invocation per input element, summing the dy of every window whose
+// maxpool_bwd: a gather, per input element, summing the dy of every window whose
 // argmax it is (no float atomics). Windows are visited in increasing output order, the order in
 // which PyTorch's CPU backward scatters, so the sums round the same way.
 // gap_bwd_*: dx[plane, i] = scale·dy[plane] (+ dx with ACCUMULATE); global average pooling's
@@ -56,21 +56,15 @@ override NWW: u32 = (KW + SW - 1u) / SW;
 fn is_nan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
 
 
-@compute @workgroup_size(WG)
-fn maxpool_fwd(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let id = flat_id(gid, nwg);
-  let per = p.OH * p.OW;
-  if (id >= p.planes * per) { return; }
-  let plane = id / per;
-  let i = id - plane * per;
-  let oh = i / p.OW;
-  let ow = i - oh * p.OW;
+struct Max { best: f32, arg: u32 }
+
+// The maximum of output (oh, ow)'s window in the plane at base, and where it is.
+fn windowMax(base: u32, oh: u32, ow: u32) -> Max {
   // Window origin in input coordinates (may be negative by up to the padding).
   let h0 = i32(oh * SH) - i32(PH);
   let w0 = i32(ow * SW) - i32(PW);
   let hs = u32(max(h0, 0));
   let ws = u32(max(w0, 0));
-  let base = plane * p.H * p.W;
   // Starting from the first in-bounds value is the same as starting from −inf (it replaces −inf
   // in PyTorch's scan, and rescanning it changes nothing); pad ≤ kernel/2 keeps windows non-empty.
   var arg = hs * p.W + ws;
@@ -97,19 +91,29 @@ fn maxpool_fwd(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroup
       bestNaN = select(bestNaN, vNaN, take);
     }
   }
-  y[id] = best;
-  indices[id] = arg;
+  return Max(best, arg);
 }
 
+// One invocation per output row (plane, oh), its OW outputs in a loop: the runtime divisions
+// that locate a row (a per-lane loop on the CPU drivers) run once per row, not per output.
 @compute @workgroup_size(WG)
-fn maxpool_bwd(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+fn maxpool_fwd(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let id = flat_id(gid, nwg);
-  let per = p.H * p.W;
-  if (id >= p.planes * per) { return; }
-  let plane = id / per;
-  let me = id - plane * per;
-  let h = me / p.W;
-  let w = me - h * p.W;
+  if (id >= p.planes * p.OH) { return; }
+  let plane = id / p.OH;
+  let oh = id - plane * p.OH;
+  let base = plane * p.H * p.W;
+  for (var ow = 0u; ow < p.OW; ow++) {
+    let m = windowMax(base, oh, ow);
+    y[id * p.OW + ow] = m.best;
+    indices[id * p.OW + ow] = m.arg;
+  }
+}
+
+// dx of input (h, w) in the plane whose outputs start at obase: the dy of every window whose
+// argmax it is.
+fn gradAt(obase: u32, h: u32, w: u32) -> f32 {
+  let me = h * p.W + w;
   // Outputs whose window covers (h, w): oh·SH − PH ≤ h ≤ oh·SH − PH + KH − 1.
   let hp = h + PH;
   let wp = w + PW;
@@ -117,7 +121,6 @@ fn maxpool_bwd(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroup
   let ow0 = select(0u, (wp + 1u - KW + SW - 1u) / SW, wp + 1u >= KW);
   let oh1 = min(hp / SH + 1u, p.OH);
   let ow1 = min(wp / SW + 1u, p.OW);
-  let obase = plane * p.OH * p.OW;
   // Fixed trip counts with clamped loads and a select, instead of per-lane loop bounds and a
   // conditional load: 2.6× faster on lavapipe, same order of sums (non-hits add +0).
   var acc = 0.0;
@@ -130,8 +133,22 @@ fn maxpool_bwd(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroup
       acc += select(0.0, dy[o], hit);
     }
   }
-  if (ACCUMULATE) { acc += dx[id]; }
-  dx[id] = acc;
+  return acc;
+}
+
+// One invocation per input row (plane, h), its W inputs in a loop (see maxpool_fwd).
+@compute @workgroup_size(WG)
+fn maxpool_bwd(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let id = flat_id(gid, nwg);
+  if (id >= p.planes * p.H) { return; }
+  let plane = id / p.H;
+  let h = id - plane * p.H;
+  let obase = plane * p.OH * p.OW;
+  for (var w = 0u; w < p.W; w++) {
+    var acc = gradAt(obase, h, w);
+    if (ACCUMULATE) { acc += dx[id * p.W + w]; }
+    dx[id * p.W + w] = acc;
+  }
 }
 
 // Planes of H·W = 4·(units) elements, read as vec4s; p.W holds the units per plane.

@@ -36,8 +36,9 @@ const PREP_WG = 128;
  * with its columns split into stride phases, each phase row Wp4 vec4s long.
  */
 function padInto(rt: Runtime, label: string, src: BufferLike, NC: number, H: number, W: number, Hp: number, S: number, P: number, Wp4: number, offH: number, offW: number): PooledBuffer {
-  const total = NC * Hp * P * Wp4;
-  const dst = rt.allocF32(total * 4, `${label}.padded`);
+  // One invocation per destination row of Wp4 vec4s.
+  const total = NC * Hp * P;
+  const dst = rt.allocF32(total * Wp4 * 4, `${label}.padded`);
   rt.dispatch({
     label: `${label} pad`,
     shader: 'conv2d_prep.wgsl',
@@ -70,8 +71,9 @@ interface RepackSpec {
 /** Weights in the forward kernel's step order [R][KHk][G·TK][OP] (see conv2d_prep.wgsl:repack). */
 function repackWeights(rt: Runtime, label: string, w: BufferLike, r: RepackSpec): PooledBuffer {
   const g = r.groups;
-  const total = r.R * r.KHk * g.G * (g.TK + g.TK1) * r.OP;
-  const dst = rt.allocF32(total, `${label}.packed_w`);
+  // One invocation per run of OP output channels.
+  const total = r.R * r.KHk * g.G * (g.TK + g.TK1);
+  const dst = rt.allocF32(total * r.OP, `${label}.packed_w`);
   rt.dispatch({
     label: `${label} repack weights`,
     shader: 'conv2d_prep.wgsl',
@@ -286,8 +288,10 @@ export function conv2dBackwardWeight(rt: Runtime, x: BufferLike, dy: BufferLike,
     dyv = dyp;
   }
   const stride = nW + nB;
-  const part = rt.allocF32(plan.chunks * stride, `${label}.partials`);
-  temps.push(part);
+  // One chunk and no bias: the kernel writes dw itself and no reduce pass runs.
+  const intoDw = plan.chunks === 1 && db === null;
+  const part = intoDw ? dw : rt.allocF32(plan.chunks * stride, `${label}.partials`);
+  if (!intoDw) temps.push(part as PooledBuffer);
   const phaseTaps = Array.from({ length: P }, (_, ph) => Math.ceil((s.KW - ph) / S));
   // Stride 2 with at most 4 taps in all (3×3: 2 + 1) runs both phases in one dispatch.
   const merged = P === 2 && phaseTaps[0]! + phaseTaps[1]! <= 4;
@@ -305,7 +309,7 @@ export function conv2dBackwardWeight(rt: Runtime, x: BufferLike, dy: BufferLike,
     rt.dispatch({
       label: S > 1 && !merged ? `${label} phase ${phase}` : label,
       shader: plan.SG ? 'conv2d_backward_weight_subgroup.wgsl' : 'conv2d_backward_weight_own.wgsl',
-      constants: { WG: plan.WG, HAS_BIAS: withBias },
+      constants: { WG: plan.WG, HAS_BIAS: withBias, ACCUMULATE: intoDw && !!o.accumulate },
       defines: { COT: plan.COT, CIT: plan.CIT, TK, TK1: taps1, SG: plan.SG, U: plan.U, FLAT: plan.flat, UROWS: plan.rowUnits },
       params: {
         Ci: s.Ci, Co: s.Co, Ho, rows: s.N * Ho, rowsPerChunk: plan.rowsPerChunk, Wdv, Hp, Wp4,
@@ -316,6 +320,6 @@ export function conv2dBackwardWeight(rt: Runtime, x: BufferLike, dy: BufferLike,
       workgroups: grid1d(total, plan.WG, rt.device.limits.maxComputeWorkgroupsPerDimension),
     });
   }
-  reduceWeightGradPartials(rt, label, part, dw, db, { nW, nB, chunks: plan.chunks, stride, cols: nW, rowLen: nW, bias0: nW, biasStep: 1 }, !!o.accumulate);
+  if (!intoDw) reduceWeightGradPartials(rt, label, part, dw, db, { nW, nB, chunks: plan.chunks, stride, cols: nW, rowLen: nW, bias0: nW, biasStep: 1 }, !!o.accumulate);
   for (const t of temps) rt.release(t);
 }

@@ -6,8 +6,9 @@
 //   part[c] [Co, NK] = A[c] [Co, L] · B[c] [L, NK]
 // with A the chunk's dy rows (gathered once for all chunks) and B its im2col matrix (built a
 // group of chunks at a time, so its size stays bounded); conv2d_prep.wgsl:reduce then sums the
-// chunks. Each accumulator sums at most laneTerms products in one f32 chain, the same bound as
-// the direct kernel's lanes (src/kernels/conv2d.ts).
+// chunks. A single chunk whose rows are dw's own (no bias column, Ci·KH·KW a multiple of 4)
+// is written straight into dw. Each accumulator sums at most laneTerms products in one f32
+// chain, the same bound as the direct kernel's lanes (src/kernels/conv2d.ts).
 import type { Runtime } from './runtime.js';
 import type { BufferLike } from './encoder.js';
 import type { Conv2dShape } from './conv2d_shape.js';
@@ -49,7 +50,9 @@ export function conv2dWeightGradGemm(rt: Runtime, x: BufferLike, dy: BufferLike,
     bindings: { gatherSrc: dy, gatherDst: rows },
     workgroups: grid1d(gatherTotal, PREP_WG, maxGroups),
   });
-  const part = rt.allocF32(chunks * s.Co * NK, `${label}.partials`);
+  // One chunk whose rows are exactly dw's (no bias column, no padding): the GEMM writes dw.
+  const direct = chunks === 1 && NK === K;
+  const part = direct ? null : rt.allocF32(chunks * s.Co * NK, `${label}.partials`);
   const col = rt.allocF32(groupChunks * L * NK, `${label}.im2col`);
   for (let c0 = 0; c0 < chunks; c0 += groupChunks) {
     const batch = Math.min(groupChunks, chunks - c0);
@@ -63,15 +66,20 @@ export function conv2dWeightGradGemm(rt: Runtime, x: BufferLike, dy: BufferLike,
       bindings: { colSrc: x, colDst: col },
       workgroups: grid1d(colTotal, PREP_WG, maxGroups),
     });
-    matmul(rt, rows, col, part, {
+    matmul(rt, rows, col, part ?? dw, {
       M: s.Co, N: NK, K: L, batch,
       strideA: s.Co * L, strideB: L * NK, strideC: s.Co * NK,
       offsetA: c0 * s.Co * L, offsetC: c0 * s.Co * NK,
+      accumulate: part === null && accumulate, beta: 1,
       label: `${label} gemm`,
     });
   }
-  reduceWeightGradPartials(rt, label, part, dw, db, {
-    nW: s.Co * K, nB: db ? s.Co : 0, chunks, stride: s.Co * NK, cols: K, rowLen: NK, bias0: K, biasStep: NK,
-  }, accumulate);
-  for (const b of [rows, part, col]) rt.release(b);
+  if (part) {
+    reduceWeightGradPartials(rt, label, part, dw, db, {
+      nW: s.Co * K, nB: db ? s.Co : 0, chunks, stride: s.Co * NK, cols: K, rowLen: NK, bias0: K, biasStep: NK,
+    }, accumulate);
+    rt.release(part);
+  }
+  rt.release(rows);
+  rt.release(col);
 }

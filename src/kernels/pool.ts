@@ -89,7 +89,8 @@ export function maxPool2dForward(
     constants: { WG, ...windowConstants(g) },
     params: poolParams(g.N * g.C, g.H, g.W, g.OH, g.OW),
     bindings: { x, y, indices },
-    workgroups: grid1d(outCount, WG, rt.device.limits.maxComputeWorkgroupsPerDimension),
+    // One invocation per output row.
+    workgroups: grid1d(g.N * g.C * g.OH, WG, rt.device.limits.maxComputeWorkgroupsPerDimension),
   });
 }
 
@@ -118,7 +119,8 @@ export function maxPool2dBackward(
     constants: { WG, ACCUMULATE: !!opts.accumulate, ...windowConstants(g) },
     params: poolParams(g.N * g.C, g.H, g.W, g.OH, g.OW),
     bindings: { dy, indicesIn: indices, dx },
-    workgroups: grid1d(inCount, WG, rt.device.limits.maxComputeWorkgroupsPerDimension),
+    // One invocation per input row.
+    workgroups: grid1d(g.N * g.C * g.H, WG, rt.device.limits.maxComputeWorkgroupsPerDimension),
   });
 }
 

@@ -196,6 +196,38 @@ describe('conv2d GPU vs float64 reference', () => {
     });
   });
 
+  // The direct kernel with a single chunk and no bias writes dw itself (no reduce pass),
+  // overwriting or accumulating; 7×7 stride 2 runs two phase dispatches into it.
+  ([[false, 3], [true, 3], [true, 7]] as const).forEach(([accumulate, k], ci) => {
+    const s: Conv2dShape = { N: 2, Ci: 3, H: 11, W: 13, Co: 5, KH: k, KW: k, stride: k === 7 ? 2 : 1, pad: k >> 1 };
+    it(`weight gradient of one chunk straight into dw (RPC=64): ${label(s)}${accumulate ? ' accumulate' : ''}`, async () => {
+      const saved = process.env.WGML_CONV_DW;
+      process.env.WGML_CONV_DW = 'GEMM=0,RPC=64';
+      try {
+        await checkCase(s, false, accumulate, 1800 + ci);
+      } finally {
+        if (saved === undefined) delete process.env.WGML_CONV_DW;
+        else process.env.WGML_CONV_DW = saved;
+      }
+    });
+  });
+
+  // A single GEMM chunk whose rows are dw's own (no bias, Ci·KH·KW a multiple of 4) is written
+  // straight into dw, overwriting or accumulating; its one position pads the chunk to 4 rows.
+  [false, true].forEach((accumulate) => {
+    const s: Conv2dShape = { N: 1, Ci: 4, H: 3, W: 3, Co: 5, KH: 3, KW: 3, stride: 1, pad: 0 };
+    it(`weight-gradient GEMM of one chunk into dw: ${label(s)}${accumulate ? ' accumulate' : ''}`, async () => {
+      const saved = process.env.WGML_CONV_DW;
+      process.env.WGML_CONV_DW = 'GEMM=1';
+      try {
+        await checkCase(s, false, accumulate, 1700);
+      } finally {
+        if (saved === undefined) delete process.env.WGML_CONV_DW;
+        else process.env.WGML_CONV_DW = saved;
+      }
+    });
+  });
+
   // Each adapter's table picks its own tiles; force the shapes no case above reaches on
   // SwiftShader (3 or 4 output-channel vec4s, 4 column vec4s, 3 or 4 rows, odd weight-gradient
   // tiles, stride-2 phases merged into one step or not) so every adapter's choice is covered.
