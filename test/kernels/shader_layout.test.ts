@@ -59,8 +59,8 @@ describe('parseShaderLayout', () => {
   it('picks, among several uniforms, the one whose fields are given (conv2d_prep.wgsl)', () => {
     const prep = shaderLayout('conv2d_prep.wgsl');
     expect(prep.uniforms.length).toBe(4);
-    const buf = packParams(prep, { nW: 1, nB: 2, chunks: 3, stride: 4 }, 'reduce');
-    expect(Array.from(new Uint32Array(buf))).toEqual([1, 2, 3, 4]);
+    const buf = packParams(prep, { nW: 1, nB: 2, chunks: 3, stride: 4, cols: 5, rowLen: 6, bias0: 7, biasStep: 8 }, 'reduce');
+    expect(Array.from(new Uint32Array(buf))).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(() => packParams(prep, { n: 1, nW: 1 }, 'x')).toThrow(/0 of 4 uniform structs match/);
   });
 
