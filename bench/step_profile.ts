@@ -5,7 +5,7 @@
 //        [--batch 16] [--size 112] [--steps 2] [--name X]
 //
 // The step is the one bench/step_ab.ts times (forward, weighted cross-entropy, backward, Adam
-// through Runtime.step), after three unprofiled warm-up steps. A pass per dispatch makes the step
+// through Runtime.step), after four unprofiled warm-up steps. A pass per dispatch makes the step
 // a little slower, so read the shares, not the absolute times. Writes
 // bench/results/step-profile-<name>-<adapter>.md when --name is given.
 import { Runtime } from '../src/index.js';
@@ -23,7 +23,7 @@ interface Args {
   name?: string;
 }
 
-const WARM_UP = 3;
+const WARM_UP = 4;
 
 function parseArgs(argv: string[]): Args {
   const out: Partial<Args> = { stem: 'torchvision', width: 64, batch: 16, size: 112, steps: 2 };
@@ -67,8 +67,9 @@ async function main(): Promise<void> {
   const { batch: B, size: S } = args;
   const one = fixedTrainingStep(rt, args);
   const step = () => rt.step(one);
-  // Three unprofiled steps first: compiles, then the pool's step plan is packed after the second
-  // and its buffers are first touched in the third.
+  // Unprofiled steps first: the first compiles, the pool's step plan is packed after the second
+  // and created in the third, and the fourth touches its buffers for the first time (1.5× a
+  // steady step on lavapipe), so the profiled steps start at the fifth.
   for (let i = 0; i < WARM_UP; i++) await step();
   await rt.finish();
   const profiler = new DispatchProfiler(rt.device);
