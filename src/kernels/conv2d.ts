@@ -263,7 +263,7 @@ export function conv2dBackwardWeight(rt: Runtime, x: BufferLike, dy: BufferLike,
   const label = `conv2d backward-weight ${s.Ci}->${s.Co} k${s.KH}x${s.KW} s${s.stride} @${s.H}x${s.W}`;
   const cfg = conv2dWeightGradConfig(rt.gpu.info.kind);
   const force = conv2dOverride('weightGrad', op);
-  if (useWeightGradGemm(cfg, force)) {
+  if (useWeightGradGemm(cfg, force, s)) {
     conv2dWeightGradGemm(rt, x, dy, dw, db, s, { Ho, Wo, ph, pw }, cfg, force, label, !!o.accumulate);
     return;
   }

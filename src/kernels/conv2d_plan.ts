@@ -184,12 +184,13 @@ const DIRECT_FIELDS = ['COT', 'CIT', 'WG', 'SG', 'U', 'FLAT', 'UROWS', 'RPC'];
 
 /**
  * Whether the weight gradient runs as an explicit GEMM: GEMM=0|1 when forced, else the direct
- * kernel when any of its own fields is forced, else the adapter's table.
+ * kernel when any of its own fields is forced, else the adapter's table, for convs with at
+ * least `gemmMinCo` output channels and `gemmMinK` weights per output channel.
  */
-export function useWeightGradGemm(cfg: Conv2dWeightGradConfig, force: Record<string, number>): boolean {
+export function useWeightGradGemm(cfg: Conv2dWeightGradConfig, force: Record<string, number>, s: Conv2dShape): boolean {
   if (force.GEMM !== undefined) return force.GEMM !== 0;
   if (DIRECT_FIELDS.some((f) => force[f] !== undefined)) return false;
-  return cfg.gemm;
+  return cfg.gemm && s.Co >= cfg.gemmMinCo && s.Ci * s.KH * s.KW >= cfg.gemmMinK;
 }
 
 export interface WeightGradGemmPlan {

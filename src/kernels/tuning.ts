@@ -138,6 +138,9 @@ export interface Conv2dWeightGradConfig {
   gemm: boolean;
   /** Most bytes of im2col matrix the GEMM path builds at once (chunk groups beyond it). */
   gemmColBytes: number;
+  /** The GEMM only for convs with at least this many output channels and Ci·KH·KW weights each. */
+  gemmMinCo: number;
+  gemmMinK: number;
 }
 
 // Forward 8×16 (COTV=2, TWV=4) was at least as fast as 16×16, 16×8 and 8×8 on both drivers
@@ -164,10 +167,15 @@ const CONV_INPUT_GRAD: Record<AdapterKind, Conv2dTileConfig> = CONV_FORWARD;
 // lavapipe ×1.01 on the 3×3 and ×0.73 on the merged-phase stride-2 conv, so it keeps columns.
 // In the flat loop SwiftShader gains from dy shared across its 4-lane subgroups too (×1.04 and
 // ×1.14 over a step's shapes in two runs; ×0.91 with the nested loop): conv-ab-dw-flat-subgroup.
+// SwiftShader runs the weight gradient as a GEMM on im2col chunks where the conv has ≥ 64 output
+// channels and ≥ 48 weights per channel: ×1.14–3.4 per shape at width 64 (conv-ab-dw-gemm); at
+// width 8 it lost ×0.16–0.82 on the convs with fewer channels, tied on layer4 (Co = 64), and
+// lost ×0.33 on its 1×1 conv (K = 32): conv-ab-dw-gemm-w8. lavapipe's 8×8 matmul loses to its
+// direct kernel ×0.34–0.58 on 3×3 shapes.
 const CONV_WEIGHT_GRAD: Record<AdapterKind, Conv2dWeightGradConfig> = {
-  lavapipe: { COT: 8, CIT: 2, WG: 64, laneTerms: 2048, minThreads: 1024, maxPartialFloats: 16 << 20, subgroups: true, U: 2, flatLoop: true, rowUnits: false, gemm: false, gemmColBytes: 64 << 20 },
-  swiftshader: { COT: 4, CIT: 4, WG: 64, laneTerms: 2048, minThreads: 1024, maxPartialFloats: 16 << 20, subgroups: true, U: 4, flatLoop: true, rowUnits: true, gemm: true, gemmColBytes: 64 << 20 },
-  gpu: { COT: 2, CIT: 2, WG: 64, laneTerms: 1024, minThreads: 65536, maxPartialFloats: 32 << 20, subgroups: false, U: 1, flatLoop: false, rowUnits: false, gemm: false, gemmColBytes: 128 << 20 },
+  lavapipe: { COT: 8, CIT: 2, WG: 64, laneTerms: 2048, minThreads: 1024, maxPartialFloats: 16 << 20, subgroups: true, U: 2, flatLoop: true, rowUnits: false, gemm: false, gemmColBytes: 64 << 20, gemmMinCo: 64, gemmMinK: 48 },
+  swiftshader: { COT: 4, CIT: 4, WG: 64, laneTerms: 2048, minThreads: 1024, maxPartialFloats: 16 << 20, subgroups: true, U: 4, flatLoop: true, rowUnits: true, gemm: true, gemmColBytes: 64 << 20, gemmMinCo: 64, gemmMinK: 48 },
+  gpu: { COT: 2, CIT: 2, WG: 64, laneTerms: 1024, minThreads: 65536, maxPartialFloats: 32 << 20, subgroups: false, U: 1, flatLoop: false, rowUnits: false, gemm: false, gemmColBytes: 128 << 20, gemmMinCo: 64, gemmMinK: 48 },
 };
 
 export type Conv2dPass = 'forward' | 'inputGrad' | 'weightGrad';

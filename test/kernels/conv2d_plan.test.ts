@@ -60,13 +60,18 @@ describe('conv2d plans: shared or own loads', () => {
 describe('conv2d plans: the weight gradient as a GEMM', () => {
   const swiftshader = conv2dWeightGradConfig('swiftshader');
 
-  it("takes the GEMM when forced, the direct kernel when one of its fields is forced, else the adapter's table", () => {
-    expect(useWeightGradGemm(swiftshader, {})).toBe(true);
-    expect(useWeightGradGemm(lavapipe, {})).toBe(false);
-    expect(useWeightGradGemm(lavapipe, { GEMM: 1 })).toBe(true);
-    expect(useWeightGradGemm(swiftshader, { GEMM: 0 })).toBe(false);
-    expect(useWeightGradGemm(swiftshader, { U: 4 })).toBe(false);
-    expect(useWeightGradGemm(swiftshader, { COT: 4, GEMM: 1 })).toBe(true);
+  it("takes the GEMM when forced, the direct kernel when one of its fields is forced, else the adapter's table for big enough convs", () => {
+    expect(useWeightGradGemm(swiftshader, {}, s)).toBe(true);
+    expect(useWeightGradGemm(lavapipe, {}, s)).toBe(false);
+    expect(useWeightGradGemm(lavapipe, { GEMM: 1 }, s)).toBe(true);
+    expect(useWeightGradGemm(swiftshader, { GEMM: 0 }, s)).toBe(false);
+    expect(useWeightGradGemm(swiftshader, { U: 4 }, s)).toBe(false);
+    expect(useWeightGradGemm(swiftshader, { COT: 4, GEMM: 1 }, s)).toBe(true);
+    // Too few output channels, or too few weights per channel, for the GEMM to pay.
+    expect(useWeightGradGemm(swiftshader, {}, { ...s, Co: 32 })).toBe(false);
+    expect(useWeightGradGemm(swiftshader, {}, { ...s, Ci: 32, KH: 1, KW: 1 })).toBe(false);
+    expect(useWeightGradGemm(swiftshader, {}, { ...s, Ci: 1, KH: 7, KW: 7 })).toBe(true);
+    expect(useWeightGradGemm(swiftshader, { GEMM: 1 }, { ...s, Co: 8 })).toBe(true);
   });
 
   it('cuts N·Ho·Wo into chunks of at most laneTerms positions, a multiple of 4, enough for every core', () => {
