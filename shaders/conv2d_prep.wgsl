@@ -43,7 +43,7 @@ fn pad(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: 
   let dst = i * pp.Wp4;
   // Source column of element e of vec4 c: c·4S + e·S + φ + offW.
   var iw = vec4i(0, 1, 2, 3) * i32(pp.S) + i32(ph) + pp.offW;
-  let dw = 4 * i32(pp.S);
+  let colStep = 4 * i32(pp.S);
   for (var c = 0u; c < pp.Wp4; c++) {
     var v = vec4f(0.0);
     if (rowIn) {
@@ -55,7 +55,7 @@ fn pad(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: 
       if (ok.w) { v.w = padSrc[at.w]; }
     }
     padDst[dst + c] = v;
-    iw += vec4i(dw);
+    iw += vec4i(colStep);
   }
 }
 

@@ -1,6 +1,7 @@
 // The weight gradient as an explicit GEMM, for adapters where shaders/matmul.wgsl outruns the
 // direct kernel (SwiftShader: its register tiles live in memory, and the matmul's 16×16 tile
-// does 64 FMAs per accumulator visit against the direct kernel's 12; see docs/DECISIONS.md).
+// does 16 vec4 FMAs per accumulator-block visit against the direct kernel's 12; see
+// docs/DECISIONS.md).
 //
 // The N·Ho·Wo output positions are cut into chunks of L. Per chunk c:
 //   part[c] [Co, NK] = A[c] [Co, L] · B[c] [L, NK]
