@@ -12,47 +12,37 @@
 // Writes bench/results/step-ab-<name>-<adapter>.md when --name is given.
 import { Runtime } from '../src/index.js';
 import { median } from '../src/bench/timing.js';
-import { fixedTrainingStep } from './step_fixture.js';
+import { fixedTrainingStep, stepShapeFlag, stepShapeErrors, DEFAULT_STEP_SHAPE, type StepShape } from './step_fixture.js';
 import { flagValue, envSetting, applyEnv, describeEnv, withEnvRestored, writeResult, type EnvSetting } from './args.js';
 
-interface Args {
+interface Args extends StepShape {
   adapter?: string;
   a: EnvSetting;
   b: EnvSetting;
-  stem: 'torchvision' | 'cifar';
-  width: number;
-  batch: number;
-  size: number;
   reps: number;
   unplanned?: 'a' | 'b';
   name?: string;
 }
 
 function parseArgs(argv: string[]): Args {
-  const out: Partial<Args> = { stem: 'torchvision', width: 64, batch: 16, size: 112, reps: 5 };
+  const out: Partial<Args> = { ...DEFAULT_STEP_SHAPE, reps: 5 };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const next = () => flagValue(argv, i++);
+    if (stepShapeFlag(out, k, next)) continue;
     if (k === '--adapter') out.adapter = next();
     else if (k === '--a') out.a = envSetting(next(), '--a');
     else if (k === '--b') out.b = envSetting(next(), '--b');
-    else if (k === '--stem') out.stem = next() as Args['stem'];
-    else if (k === '--width') out.width = Number(next());
-    else if (k === '--batch') out.batch = Number(next());
-    else if (k === '--size') out.size = Number(next());
     else if (k === '--reps') out.reps = Number(next());
     else if (k === '--unplanned') out.unplanned = next() as Args['unplanned'];
     else if (k === '--name') out.name = next();
     else throw new Error(`unknown option ${k}`);
   }
-  const errors: string[] = [];
+  const errors = stepShapeErrors(out);
   if (!out.a) errors.push('--a WGML_NAME=VALUE is required');
   if (!out.b) errors.push('--b WGML_NAME=VALUE is required');
-  if (!['cifar', 'torchvision'].includes(out.stem!)) errors.push('--stem must be torchvision or cifar');
   if (out.unplanned !== undefined && !['a', 'b'].includes(out.unplanned)) errors.push('--unplanned must be a or b');
-  for (const k of ['width', 'batch', 'size', 'reps'] as const) {
-    if (!(Number.isInteger(out[k]) && out[k]! > 0)) errors.push(`--${k} must be a positive integer`);
-  }
+  if (!(Number.isInteger(out.reps) && out.reps! > 0)) errors.push('--reps must be a positive integer');
   if (errors.length) throw new Error(errors.join('\n'));
   return out as Args;
 }

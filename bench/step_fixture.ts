@@ -13,6 +13,29 @@ export interface StepShape {
   size: number;
 }
 
+/** The step benchmarks' default: the issue's measure, torchvision stem, width 64, batch 16, 112². */
+export const DEFAULT_STEP_SHAPE: StepShape = { stem: 'torchvision', width: 64, batch: 16, size: 112 };
+
+/** Takes --stem, --width, --batch or --size into `s`; false for any other flag. */
+export function stepShapeFlag(s: Partial<StepShape>, flag: string, value: () => string): boolean {
+  if (flag === '--stem') s.stem = value() as StepShape['stem'];
+  else if (flag === '--width') s.width = Number(value());
+  else if (flag === '--batch') s.batch = Number(value());
+  else if (flag === '--size') s.size = Number(value());
+  else return false;
+  return true;
+}
+
+/** What is wrong with a parsed step shape, one line per flag. */
+export function stepShapeErrors(s: Partial<StepShape>): string[] {
+  const errors: string[] = [];
+  if (!['cifar', 'torchvision'].includes(s.stem!)) errors.push('--stem must be torchvision or cifar');
+  for (const k of ['width', 'batch', 'size'] as const) {
+    if (!(Number.isInteger(s[k]) && s[k]! > 0)) errors.push(`--${k} must be a positive integer`);
+  }
+  return errors;
+}
+
 /** One training step as a function (not wrapped in Runtime.step: callers choose). */
 export function fixedTrainingStep(rt: Runtime, s: StepShape): () => Promise<void> {
   const stem: Stem = s.stem === 'cifar' ? 'cifar' : 'imagenet';

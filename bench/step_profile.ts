@@ -9,16 +9,12 @@
 // a little slower, so read the shares, not the absolute times. Writes
 // bench/results/step-profile-<name>-<adapter>.md when --name is given.
 import { Runtime } from '../src/index.js';
-import { fixedTrainingStep } from './step_fixture.js';
+import { fixedTrainingStep, stepShapeFlag, stepShapeErrors, DEFAULT_STEP_SHAPE, type StepShape } from './step_fixture.js';
 import { DispatchProfiler, type KernelTime } from '../src/kernels/dispatch_profiler.js';
 import { flagValue, writeResult } from './args.js';
 
-interface Args {
+interface Args extends StepShape {
   adapter?: string;
-  stem: 'torchvision' | 'cifar';
-  width: number;
-  batch: number;
-  size: number;
   steps: number;
   name?: string;
 }
@@ -26,24 +22,18 @@ interface Args {
 const WARM_UP = 4;
 
 function parseArgs(argv: string[]): Args {
-  const out: Partial<Args> = { stem: 'torchvision', width: 64, batch: 16, size: 112, steps: 2 };
+  const out: Partial<Args> = { ...DEFAULT_STEP_SHAPE, steps: 2 };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const next = () => flagValue(argv, i++);
+    if (stepShapeFlag(out, k, next)) continue;
     if (k === '--adapter') out.adapter = next();
-    else if (k === '--stem') out.stem = next() as Args['stem'];
-    else if (k === '--width') out.width = Number(next());
-    else if (k === '--batch') out.batch = Number(next());
-    else if (k === '--size') out.size = Number(next());
     else if (k === '--steps') out.steps = Number(next());
     else if (k === '--name') out.name = next();
     else throw new Error(`unknown option ${k}`);
   }
-  const errors: string[] = [];
-  if (!['cifar', 'torchvision'].includes(out.stem!)) errors.push('--stem must be torchvision or cifar');
-  for (const k of ['width', 'batch', 'size', 'steps'] as const) {
-    if (!(Number.isInteger(out[k]) && out[k]! > 0)) errors.push(`--${k} must be a positive integer`);
-  }
+  const errors = stepShapeErrors(out);
+  if (!(Number.isInteger(out.steps) && out.steps! > 0)) errors.push('--steps must be a positive integer');
   if (errors.length) throw new Error(errors.join('\n'));
   return out as Args;
 }

@@ -290,8 +290,8 @@ export function conv2dBackwardWeight(rt: Runtime, x: BufferLike, dy: BufferLike,
   const stride = nW + nB;
   // One chunk and no bias: the kernel writes dw itself and no reduce pass runs.
   const intoDw = plan.chunks === 1 && db === null;
-  const part = intoDw ? dw : rt.allocF32(plan.chunks * stride, `${label}.partials`);
-  if (!intoDw) temps.push(part as PooledBuffer);
+  const part = intoDw ? null : rt.allocF32(plan.chunks * stride, `${label}.partials`);
+  if (part) temps.push(part);
   const phaseTaps = Array.from({ length: P }, (_, ph) => Math.ceil((s.KW - ph) / S));
   // Stride 2 with at most 4 taps in all (3×3: 2 + 1) runs both phases in one dispatch.
   const merged = P === 2 && phaseTaps[0]! + phaseTaps[1]! <= 4;
@@ -316,10 +316,10 @@ export function conv2dBackwardWeight(rt: Runtime, x: BufferLike, dy: BufferLike,
         S, KH: s.KH, KW: s.KW, ph: phase, taps, groups, tilesCi: plan.tilesCi, tilesCo: plan.tilesCo,
         total, stride, nW, P, taps1, lanes, lanesUsed,
       },
-      bindings: { X: xp, DY: dyv, part },
+      bindings: { X: xp, DY: dyv, part: part ?? dw },
       workgroups: grid1d(total, plan.WG, rt.device.limits.maxComputeWorkgroupsPerDimension),
     });
   }
-  if (!intoDw) reduceWeightGradPartials(rt, label, part, dw, db, { nW, nB, chunks: plan.chunks, stride, cols: nW, rowLen: nW, bias0: nW, biasStep: 1 }, !!o.accumulate);
+  if (part) reduceWeightGradPartials(rt, label, part, dw, db, { nW, nB, chunks: plan.chunks, stride, cols: nW, rowLen: nW, bias0: nW, biasStep: 1 }, !!o.accumulate);
   for (const t of temps) rt.release(t);
 }
