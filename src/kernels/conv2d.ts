@@ -274,8 +274,7 @@ export function conv2dBackwardWeight(rt: Runtime, x: BufferLike, dy: BufferLike,
   // Rows are padded to WdvU dy vec4s (whole groups of U); the padding is zero and adds nothing.
   const Wdv = plan.WdvU;
   const Hp = (Ho - 1) * S + s.KH;
-  // Phase 0 has the most taps; a group of taps reads Wdv + 1 vec4s from vec4 ⌊a0/4⌋ on.
-  const Wp4 = Wdv + Math.ceil(Math.ceil(s.KW / S) / 4);
+  const Wp4 = plan.Wp4;
   const P = Math.min(S, s.KW);
   const temps: PooledBuffer[] = [];
   const xp = padInto(rt, label, x, s.N * s.Ci, s.H, s.W, Hp, S, P, Wp4, -ph, -pw);

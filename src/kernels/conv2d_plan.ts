@@ -111,6 +111,8 @@ export interface WeightGradPlan {
   /** dy vec4 columns per accumulator update; dy rows are padded to WdvU = a multiple of U vec4s. */
   U: number;
   WdvU: number;
+  /** vec4s per padded x row of one phase (weightGradXRowVec4s). */
+  Wp4: number;
   /** One flat loop over (row, column group) (conv2d_backward_weight.wgsl FLAT). */
   flat: boolean;
   /** A step's U units are rows, not columns (conv2d_backward_weight.wgsl UROWS). */
@@ -167,20 +169,37 @@ export function planWeightGrad(cfg: Conv2dWeightGradConfig, s: Conv2dShape, Ho: 
     while (U > 1 && Math.ceil(Wdv / U) * U > Wdv * 1.15) U /= 2;
   }
   const rows = s.N * Ho;
+  const WdvU = rowUnits ? Wdv : Math.ceil(Wdv / U) * U;
+  const Wp4 = weightGradXRowVec4s(WdvU, s.KW, s.stride);
   // Each accumulator lane adds one term per dy vec4 of a row.
   const maxRowsPerChunk = Math.max(1, Math.floor(cfg.laneTerms / Wdv));
   const tapGroups = s.KH * Math.ceil(Math.ceil(s.KW / s.stride) / 4);
   let chunks = Math.max(Math.ceil(rows / maxRowsPerChunk), Math.ceil(cfg.minThreads / (tilesCo * tilesCi * tapGroups)));
+  // An output row reads S new padded x rows of P phases per input channel.
+  const xKiB = force.XKB ?? cfg.chunkXBytes / 1024;
+  if (!(Number.isInteger(xKiB) && xKiB >= 0)) throw new Error(`conv2dBackwardWeight: XKB=${xKiB} is not a whole number of KiB ≥ 0`);
+  if (xKiB > 0) {
+    const xRowBytes = s.Ci * s.stride * Math.min(s.stride, s.KW) * Wp4 * 16;
+    chunks = Math.max(chunks, Math.ceil(rows / Math.max(1, Math.floor((xKiB * 1024) / xRowBytes))));
+  }
   chunks = Math.max(1, Math.min(chunks, rows, Math.floor(cfg.maxPartialFloats / nOut)));
   // RPC forces the rows per chunk (tests: chunks that start mid-image and cross images).
   let rowsPerChunk = force.RPC !== undefined ? Math.max(1, Math.min(force.RPC, rows)) : Math.ceil(rows / chunks);
   // Row units: chunks of whole groups of U rows (Ho is a multiple of U, so none crosses images).
   if (rowUnits) rowsPerChunk = Math.min(Math.ceil(rowsPerChunk / U) * U, Math.max(U, Math.floor(maxRowsPerChunk / U) * U));
-  return { COT, CIT, WG, SG, Wdv, U, WdvU: rowUnits ? Wdv : Math.ceil(Wdv / U) * U, flat, rowUnits, rowsPerChunk, chunks: Math.ceil(rows / rowsPerChunk), tilesCo, tilesCi };
+  return { COT, CIT, WG, SG, Wdv, U, WdvU, Wp4, flat, rowUnits, rowsPerChunk, chunks: Math.ceil(rows / rowsPerChunk), tilesCo, tilesCi };
+}
+
+/**
+ * vec4s per padded x row (per phase) of the direct weight gradient: a group of taps reads
+ * WdvU + 1 vec4s from vec4 ⌊a0/4⌋ on, and phase 0 has the most taps.
+ */
+export function weightGradXRowVec4s(WdvU: number, KW: number, stride: number): number {
+  return WdvU + Math.ceil(Math.ceil(KW / stride) / 4);
 }
 
 /** Fields of WGML_CONV_DW that only the direct weight-gradient kernel has. */
-const DIRECT_FIELDS = ['COT', 'CIT', 'WG', 'SG', 'U', 'FLAT', 'UROWS', 'RPC'];
+const DIRECT_FIELDS = ['COT', 'CIT', 'WG', 'SG', 'U', 'FLAT', 'UROWS', 'RPC', 'XKB'];
 
 /**
  * Whether the weight gradient runs as an explicit GEMM: GEMM=0|1 when forced, else the direct

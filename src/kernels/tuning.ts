@@ -121,6 +121,12 @@ export interface Conv2dWeightGradConfig {
   /** Cap on the partial-sum buffer, in floats. */
   maxPartialFloats: number;
   /**
+   * Most bytes of padded x (all input channels) one reduction chunk reads, or 0 for no cap:
+   * every output-channel tile re-reads its chunk's x, so a chunk that stays in cache between
+   * tiles saves the trips to memory (more chunks, each with fewer rows).
+   */
+  chunkXBytes: number;
+  /**
    * Share dy loads across a subgroup (needs the subgroups feature and a fixed subgroup size):
    * each lane loads one dy vec4 and subgroupBroadcast hands them round.
    */
@@ -172,10 +178,14 @@ const CONV_INPUT_GRAD: Record<AdapterKind, Conv2dTileConfig> = CONV_FORWARD;
 // width 8 it lost ×0.16–0.82 on the convs with fewer channels, tied on layer4 (Co = 64), and
 // lost ×0.33 on its 1×1 conv (K = 32): conv-ab-dw-gemm-w8. lavapipe's 8×8 matmul loses to its
 // direct kernel ×0.34–0.58 on 3×3 shapes.
+// lavapipe cuts the reduction into chunks that read at most 2 MiB of x: CIFAR stem's dw ×1.06
+// over a step's shapes in three runs (1–4 MiB ×1.05–1.10; ×1.10–1.33 on the 28- and 14-wide
+// maps and stride-2 convs, which otherwise ran 224 rows per chunk); torchvision stem ×0.99
+// (conv-ab-dw-xkb-sweep-*-lavapipe.md, conv-ab-dw-chunk-x-2048{,-tv}-lavapipe.md).
 const CONV_WEIGHT_GRAD: Record<AdapterKind, Conv2dWeightGradConfig> = {
-  lavapipe: { COT: 8, CIT: 2, WG: 64, laneTerms: 2048, minThreads: 1024, maxPartialFloats: 16 << 20, subgroups: true, U: 2, flatLoop: true, rowUnits: false, gemm: false, gemmColBytes: 64 << 20, gemmMinCo: 64, gemmMinK: 48 },
-  swiftshader: { COT: 4, CIT: 4, WG: 64, laneTerms: 2048, minThreads: 1024, maxPartialFloats: 16 << 20, subgroups: true, U: 4, flatLoop: true, rowUnits: true, gemm: true, gemmColBytes: 64 << 20, gemmMinCo: 64, gemmMinK: 48 },
-  gpu: { COT: 2, CIT: 2, WG: 64, laneTerms: 1024, minThreads: 65536, maxPartialFloats: 32 << 20, subgroups: false, U: 1, flatLoop: false, rowUnits: false, gemm: false, gemmColBytes: 128 << 20, gemmMinCo: 64, gemmMinK: 48 },
+  lavapipe: { COT: 8, CIT: 2, WG: 64, laneTerms: 2048, minThreads: 1024, maxPartialFloats: 16 << 20, chunkXBytes: 2 << 20, subgroups: true, U: 2, flatLoop: true, rowUnits: false, gemm: false, gemmColBytes: 64 << 20, gemmMinCo: 64, gemmMinK: 48 },
+  swiftshader: { COT: 4, CIT: 4, WG: 64, laneTerms: 2048, minThreads: 1024, maxPartialFloats: 16 << 20, chunkXBytes: 0, subgroups: true, U: 4, flatLoop: true, rowUnits: true, gemm: true, gemmColBytes: 64 << 20, gemmMinCo: 64, gemmMinK: 48 },
+  gpu: { COT: 2, CIT: 2, WG: 64, laneTerms: 1024, minThreads: 65536, maxPartialFloats: 32 << 20, chunkXBytes: 0, subgroups: false, U: 1, flatLoop: false, rowUnits: false, gemm: false, gemmColBytes: 128 << 20, gemmMinCo: 64, gemmMinK: 48 },
 };
 
 export type Conv2dPass = 'forward' | 'inputGrad' | 'weightGrad';
@@ -192,7 +202,7 @@ export function conv2dWeightGradConfig(kind: AdapterKind): Conv2dWeightGradConfi
 
 /**
  * Tile fields bench/ forces for one conv pass: WGML_CONV_FWD / WGML_CONV_DX / WGML_CONV_DW,
- * e.g. "COTV=2,TWV=4" or "COT=4,CIT=2" (also WG, THO, MERGE=0|1, U=1|2|4: dy columns per weight-gradient update, FLAT=0|1: its loop flat or nested, UROWS=0|1: U rows rather than columns, RPC: its rows per chunk, and SG=0|1: loads shared across a subgroup
+ * e.g. "COTV=2,TWV=4" or "COT=4,CIT=2" (also WG, THO, MERGE=0|1, U=1|2|4: dy columns per weight-gradient update, FLAT=0|1: its loop flat or nested, UROWS=0|1: U rows rather than columns, RPC: its rows per chunk, XKB: its chunkXBytes in KiB (0: no cap), and SG=0|1: loads shared across a subgroup
  * or not; GEMM=0|1: the weight gradient as an explicit GEMM or the direct kernel, whose fields
  * above select the direct kernel when GEMM is not given; GROUP: the GEMM's chunks per im2col
  * group). `what` names the op in errors.

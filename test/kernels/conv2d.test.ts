@@ -281,7 +281,8 @@ describe('conv2d GPU vs float64 reference', () => {
   // Weight-gradient chunks of 5 or 7 rows over 3 images of 11 rows: chunks start mid-image and
   // cross from one image to the next, which the flat loop tracks by counters.
   // Maps one dy vec4 wide take U rows per step (UROWS): 3 images of 8 rows in chunks of 4 or 8.
-  ([['U=4,FLAT=1,RPC=7', 1, 11, 13], ['U=2,FLAT=1,RPC=5', 2, 11, 13], ['U=1,FLAT=0,RPC=7', 1, 11, 13],
+  // XKB=1 caps a chunk's x at 1 KiB: one row per chunk here (a stride-2 row of 5 channels is 2.5 KiB).
+  ([['U=4,FLAT=1,RPC=7', 1, 11, 13], ['U=2,FLAT=1,RPC=5', 2, 11, 13], ['U=1,FLAT=0,RPC=7', 1, 11, 13], ['U=2,FLAT=1,XKB=1', 2, 11, 13],
     ['U=4,FLAT=1,UROWS=1,RPC=3', 1, 8, 4], ['U=2,FLAT=1,UROWS=1,RPC=6', 2, 8, 3], ['U=4,FLAT=1,UROWS=1', 2, 4, 2]] as const).forEach(([dwTile, stride, Ho, W]) => {
     const s: Conv2dShape = { N: 3, Ci: 5, H: Ho * stride, W: W * stride, Co: 6, KH: 3, KW: 3, stride, pad: 1 };
     it(`weight-gradient chunks across images ${dwTile}: ${label(s)} +bias`, async () => {

@@ -48,6 +48,32 @@ describe('conv2d plans: shared or own loads', () => {
     expect(() => at(4, { U: 3 })).toThrow(/conv2dBackwardWeight: U=3 is not 1, 2 or 4/);
   });
 
+  it("cuts the rows into chunks that read at most chunkXBytes of padded x, within the partial-sum cap", () => {
+    // CIFAR stem layer4 at batch 16: 224 rows of 512 channels × 5 vec4s (14 wide, U = 2, +1 for taps).
+    const l4: Conv2dShape = { N: 16, Ci: 512, H: 14, W: 14, Co: 512, KH: 3, KW: 3, stride: 1, pad: 1 };
+    const nOut = 512 * 512 * 9;
+    const rowBytes = 512 * 5 * 16;
+    for (const kib of [2048, 4096]) {
+      const p = planWeightGrad(lavapipe, l4, 14, 14, nOut, { XKB: kib }, 8);
+      expect(p.Wp4).toBe(5);
+      expect(p.rowsPerChunk * rowBytes).toBeLessThanOrEqual(kib * 1024);
+      expect(p.chunks * p.rowsPerChunk).toBeGreaterThanOrEqual(224);
+      expect((p.chunks - 1) * p.rowsPerChunk).toBeLessThan(224);
+    }
+    expect(planWeightGrad(lavapipe, l4, 14, 14, nOut, { XKB: 0 }, 8).chunks).toBe(1);
+    // The table's 2 MiB: 51 rows fit, so 5 chunks of 45 rows.
+    expect(lavapipe.chunkXBytes).toBe(2 << 20);
+    expect(planWeightGrad(lavapipe, l4, 14, 14, nOut, {}, 8)).toMatchObject({ chunks: 5, rowsPerChunk: 45 });
+    // Stride 2 reads 2 rows of 2 phases per output row; at most maxPartialFloats of partials.
+    const s2: Conv2dShape = { ...l4, H: 28, W: 28, Ci: 256, stride: 2 };
+    const p2 = planWeightGrad(lavapipe, s2, 14, 14, 512 * 256 * 9, {}, 8);
+    expect(p2.rowsPerChunk * 256 * 2 * 2 * p2.Wp4 * 16).toBeLessThanOrEqual(2 << 20);
+    // 1 MiB would want 9 chunks of 25 rows; the partial sums hold 7 (16 Mi floats / 2.36 M).
+    expect(planWeightGrad(lavapipe, l4, 14, 14, nOut, { XKB: 1024 }, 8).chunks).toBe(Math.floor(lavapipe.maxPartialFloats / nOut));
+    expect(planWeightGrad(lavapipe, l4, 14, 14, nOut, { XKB: 1 }, 8).chunks).toBe(7);
+    expect(() => plan({ XKB: 1.5 }, 8)).toThrow(/conv2dBackwardWeight: XKB=1.5 is not a whole number of KiB ≥ 0/);
+  });
+
   it('rejects forced tiles it cannot run, naming the op and the limit', () => {
     expect(() => plan({ COT: 9 }, 8)).toThrow(/conv2dBackwardWeight: tile COT=9 CIT=2 outside COT 1–8, CIT 1–4, COT·CIT ≤ 16/);
     expect(() => plan({ COT: 8, CIT: 3 }, 8)).toThrow(/COT·CIT ≤ 16/);
