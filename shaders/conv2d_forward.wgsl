@@ -66,7 +66,11 @@ const TK: u32 = 3u; // @specialize taps per group, 1–4
 // Taps of column phase 1 done in the same step (stride 2 with few taps: 3×3 is 2 + 1), so no
 // zero-weight taps are computed; TK + TK1 ≤ 4.
 const TK1: u32 = 0u; // @specialize
-const NT: u32 = TK + TK1;
+// Reduction channels per step, 1 or 4. With 4 (single-tap kernels: 1×1 convs and the input
+// gradient's single-tap stride phases, TK = 1, TK1 = 0, R a multiple of 4) tap slot k of a
+// step holds channel r + k, so each accumulator read-modify-write chains 4 products, not 1.
+const RCH: u32 = 1u; // @specialize
+const NT: u32 = max(TK + TK1, RCH);
 // Window column of phase 1's first tap (clamped so the unused case still indexes in range).
 const C1: u32 = min(TK, 3u);
 // Column blocks of 4 outputs per invocation: slot q is row q / TWV, vec4 column q % TWV.
@@ -158,6 +162,13 @@ fn windows(a: vec4f, b: vec4f, c: vec4f, d: vec4f) -> mat4x4f {
   return m;
 }
 
+// Slot windows starting at L[i]: the step's taps (see windows) or, with RCH = 4, the same
+// column of channels r…r+3 (L, C1, C2, C3).
+fn slotWindows(i: u32, L: array<vec4f, 8>, M: array<vec4f, 8>, C1: array<vec4f, 8>, C2: array<vec4f, 8>, C3: array<vec4f, 8>) -> mat4x4f {
+  if (RCH > 1u) { return mat4x4f(L[i], C1[i], C2[i], C3[i]); }
+  return windows(L[i], L[i + 1u], M[i], M[i + 1u]);
+}
+
 // The input vec4s a step reads for one phase: TWV+1 per output row, rows one after the other
 // (slot q's window starts at index q + q / TWV).
 fn rowWindows(sb: u32, rowStep: u32) -> array<vec4f, 8> {
@@ -200,16 +211,17 @@ fn origin(id: u32) -> Origin {
 fn accumulate(acc: ptr<function, Tile>, t: Origin, lane: u32) {
   let S = p.S;
   let xImage = t.n * p.R * p.Hp;
-  let steps = p.R * p.KH * p.G;
+  let steps = (p.R / RCH) * p.KH * p.G;
   // vec4s between the inputs of consecutive output rows (S input rows of P phases).
   let rowStep = S * p.P * p.Wp4;
   var wb = t.ot * COTV;
   let wStep = NT * p.OV;
   // Step counters instead of div/mod of the step index: integer division is a per-lane
   // scalar loop on both software drivers and cost more than the step's FMAs.
-  // Input offset of a step: r·plane + (kh·P + ph)·Wp4 + g (rows of P phases are contiguous);
+  // Input offset of a step: r·RCH·plane + (kh·P + ph)·Wp4 + g (rows of P phases are contiguous);
   // rp = kh·P + ph advances by rpStep (P when one step covers both phases).
   let plane = p.Hp * p.P * p.Wp4;
+  let rPlane = RCH * plane;
   let rowPhases = p.KH * p.P;
   let base = ((xImage + t.oh0 * S) * p.P) * p.Wp4 + t.ov0;
   let wl = weightLanes(lane);
@@ -218,18 +230,26 @@ fn accumulate(acc: ptr<function, Tile>, t: Origin, lane: u32) {
   var r = 0u;
   for (var st = 0u; st < steps; st++) {
     // Groups after the first in a phase have TK = 4 and start at tap 4g: vec4 column g.
-    let sb = base + r * plane + rp * p.Wp4 + g;
+    let sb = base + r * rPlane + rp * p.Wp4 + g;
     let L = rowWindows(sb, rowStep);
     var M: array<vec4f, 8>;
     if (TK1 > 0u) { M = rowWindows(sb + p.Wp4, rowStep); }
+    var C1: array<vec4f, 8>;
+    var C2: array<vec4f, 8>;
+    var C3: array<vec4f, 8>;
+    if (RCH > 1u) {
+      C1 = rowWindows(sb + plane, rowStep);
+      C2 = rowWindows(sb + 2u * plane, rowStep);
+      C3 = rowWindows(sb + 3u * plane, rowStep);
+    }
     let w = stepWeights(wb, wl);
     var x1 = mat4x4f();
     var x2 = mat4x4f();
     var x3 = mat4x4f();
-    if (SLOTS > 1u) { x1 = windows(L[A1], L[A1 + 1u], M[A1], M[A1 + 1u]); }
-    if (SLOTS > 2u) { x2 = windows(L[A2], L[A2 + 1u], M[A2], M[A2 + 1u]); }
-    if (SLOTS > 3u) { x3 = windows(L[A3], L[A3 + 1u], M[A3], M[A3 + 1u]); }
-    stepTile(acc, w[0], w[1], w[2], w[3], windows(L[0], L[1], M[0], M[1]), x1, x2, x3);
+    if (SLOTS > 1u) { x1 = slotWindows(A1, L, M, C1, C2, C3); }
+    if (SLOTS > 2u) { x2 = slotWindows(A2, L, M, C1, C2, C3); }
+    if (SLOTS > 3u) { x3 = slotWindows(A3, L, M, C1, C2, C3); }
+    stepTile(acc, w[0], w[1], w[2], w[3], slotWindows(0u, L, M, C1, C2, C3), x1, x2, x3);
     wb += wStep;
     g += 1u;
     let nextRow = g == p.Gp;

@@ -21,7 +21,7 @@ import type { PooledBuffer } from './buffer_pool.js';
 import { grid1d } from './elementwise.js';
 import { conv2dOverride, conv2dTiles, conv2dWeightGradConfig } from './tuning.js';
 import { checkSize, validate, type Conv2dGradOptions, type Conv2dShape } from './conv2d_shape.js';
-import { chooseTile, paddedRowVec4s, phases, planWeightGrad, tapGroups, useWeightGradGemm, type TapGroups, type Tile } from './conv2d_plan.js';
+import { chooseTile, paddedRowVec4s, phases, planWeightGrad, reductionChannelsPerStep, tapGroups, useWeightGradGemm, type TapGroups, type Tile } from './conv2d_plan.js';
 import { reduceWeightGradPartials } from './conv2d_reduce.js';
 import { conv2dWeightGradGemm } from './conv2d_weight_gemm.js';
 
@@ -128,7 +128,7 @@ function dispatchTile(rt: Runtime, d: TileDispatch, xp: BufferLike, wp: BufferLi
     shader: t.SG ? 'conv2d_forward_subgroup.wgsl' : 'conv2d_forward_own.wgsl',
     entry: vec4Out ? 'main_vec4_out' : 'main',
     constants: { WG: t.WG, HAS_BIAS: bias !== null, ACCUMULATE: d.accumulate },
-    defines: { COTV: t.COTV, TWV: t.TWV, THO: t.THO, TK: g.TK, TK1: g.TK1, SG: t.SG },
+    defines: { COTV: t.COTV, TWV: t.TWV, THO: t.THO, TK: g.TK, TK1: g.TK1, SG: t.SG, RCH: reductionChannelsPerStep(t, g, d.KH, d.R) },
     params: {
       R: d.R, Hp: d.Hp, Wp4: d.Wp4, S: d.S, P: g.P, KH: d.KH, G: g.G, Gp: g.Gp,
       O: d.O, OV, outH: d.outH, outW: d.outW, Hq: d.Hq, Wq: d.Wq, soH: d.soH, ooH: d.ooH,

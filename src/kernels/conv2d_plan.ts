@@ -19,6 +19,8 @@ export interface Tile {
   WG: number;
   /** Subgroup size the weight loads are shared over (conv2d_forward_subgroup.wgsl), 0 for own loads. */
   SG: number;
+  /** Whether single-tap kernels may take 4 reduction channels per step (reductionChannelsPerStep). */
+  channelTaps: boolean;
   tilesW: number;
   tilesH: number;
   tilesO: number;
@@ -43,6 +45,7 @@ export function chooseTile(cfg: Conv2dTileConfig, O: number, Hq: number, Wq: num
   return {
     COTV, TWV, THO, mergePhases: force.MERGE === undefined ? cfg.mergePhases : force.MERGE !== 0, WG,
     SG: sharedLoadLanes(cfg.subgroups, subgroupSize, force, WG, what),
+    channelTaps: force.CHT === undefined ? cfg.channelTaps : force.CHT !== 0,
     tilesW: Math.ceil(Wv / TWV), tilesH: Math.ceil(Hq / THO), tilesO: Math.ceil(O / (4 * COTV)),
   };
 }
@@ -71,6 +74,15 @@ export function tapGroups(KW: number, S: number, mergePhases: boolean): TapGroup
   const TK = Math.min(4, taps0);
   const Gp = Math.ceil(taps0 / TK);
   return { P, TK, TK1: 0, Gp, G: P * Gp, rpStep: 1 };
+}
+
+/**
+ * Reduction channels per step of the forward kernel (conv2d_forward.wgsl RCH): 4 when a step
+ * has a single tap (one kernel row of one tap in one group) and the R reduction channels are a
+ * multiple of 4, so the last step reads no channel of the next image; else 1.
+ */
+export function reductionChannelsPerStep(tile: Tile, g: TapGroups, KH: number, R: number): 1 | 4 {
+  return tile.channelTaps && KH === 1 && g.TK === 1 && g.TK1 === 0 && g.G === 1 && R % 4 === 0 ? 4 : 1;
 }
 
 /** vec4s per padded phase row: the last column tile reads TWV+1 vec4s from vec4 Gp−1 on. */

@@ -106,6 +106,11 @@ export interface Conv2dTileConfig {
    * subgroup size): each lane loads one weight vec4 and subgroupBroadcast hands them round.
    */
   subgroups: boolean;
+  /**
+   * Single-tap kernels (1×1 convs, the input gradient's single-tap stride phases) over a multiple
+   * of 4 channels take 4 reduction channels per step (conv2d_forward.wgsl RCH).
+   */
+  channelTaps: boolean;
 }
 
 /** Tiles and reduction chunking of shaders/conv2d_backward_weight.wgsl. */
@@ -156,10 +161,13 @@ export interface Conv2dWeightGradConfig {
 // (A/B runs in CPU seconds: the machine is shared). Merging the two column phases of a 3×3
 // stride-2 forward step: SwiftShader +40–60%; lavapipe −30–45% while every invocation loaded
 // its own weights, ×1.01–1.40 per shape once a subgroup shares them (conv-ab-fwd-merge-lavapipe.md).
+// Four reduction channels per step of a single-tap kernel (the 1×1 stride-2 downsamples, forward
+// and input gradient): SwiftShader ×1.23–1.60 per downsample; lavapipe ×0.43–0.74 forward and
+// ×0.54–0.71 input gradient (its 256-bit lanes spill the wider step): conv-ab-*-cht-*.md.
 const CONV_FORWARD: Record<AdapterKind, Conv2dTileConfig> = {
-  lavapipe: { COTV: 2, maxCOTV: 4, maxTWV: 4, maxTHO: 4, maxBlocks: 8, mergePhases: true, WG: 64, subgroups: true },
-  swiftshader: { COTV: 2, maxCOTV: 4, maxTWV: 4, maxTHO: 4, maxBlocks: 8, mergePhases: true, WG: 64, subgroups: true },
-  gpu: { COTV: 1, maxCOTV: 1, maxTWV: 1, maxTHO: 1, maxBlocks: 1, mergePhases: true, WG: 64, subgroups: false },
+  lavapipe: { COTV: 2, maxCOTV: 4, maxTWV: 4, maxTHO: 4, maxBlocks: 8, mergePhases: true, WG: 64, subgroups: true, channelTaps: false },
+  swiftshader: { COTV: 2, maxCOTV: 4, maxTWV: 4, maxTHO: 4, maxBlocks: 8, mergePhases: true, WG: 64, subgroups: true, channelTaps: true },
+  gpu: { COTV: 1, maxCOTV: 1, maxTWV: 1, maxTHO: 1, maxBlocks: 1, mergePhases: true, WG: 64, subgroups: false, channelTaps: false },
 };
 
 // The input gradient's phases run the forward kernel; its tiles were not measured apart.

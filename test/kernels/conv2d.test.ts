@@ -278,6 +278,31 @@ describe('conv2d GPU vs float64 reference', () => {
     });
   });
 
+  // Four reduction channels per step (CHT=1) in single-tap dispatches: 1×1 convs (forward over
+  // Ci, input gradient over Co) and the single-tap stride phase (1,1) of a 3×3 stride-2 input
+  // gradient; tiles of 1–4 channel vec4s, several rows, own and shared weight loads. Ci = 6
+  // and Co = 8 in the 3×3 case leave the forward at one channel per step (6 is not a multiple
+  // of 4) while its input-gradient phase takes four.
+  ([['CHT=1', 1, 2, 0, false], ['CHT=1,COTV=1,TWV=2,THO=2', 1, 1, 0, true], ['CHT=1,COTV=4,TWV=1,THO=4', 1, 2, 0, false],
+    ['CHT=1,COTV=3,TWV=4,THO=1,SG=0', 1, 2, 0, true], ['CHT=1', 3, 2, 1, false], ['CHT=1,COTV=2,TWV=2,THO=2,SG=0', 3, 2, 1, true]] as const)
+    .forEach(([tile, k, stride, pad, accumulate], ci) => {
+      const s: Conv2dShape = { N: 2, Ci: k === 1 ? 12 : 6, H: 11, W: 21, Co: k === 1 ? 16 : 8, KH: k, KW: k, stride, pad };
+      it(`four reduction channels per step ${tile}: ${label(s)}${accumulate ? ' accumulate' : ''}`, async () => {
+        const saved = [process.env.WGML_CONV_FWD, process.env.WGML_CONV_DX];
+        process.env.WGML_CONV_FWD = tile;
+        process.env.WGML_CONV_DX = tile;
+        try {
+          await checkCase(s, false, accumulate, 1900 + ci);
+        } finally {
+          const names = ['WGML_CONV_FWD', 'WGML_CONV_DX'] as const;
+          names.forEach((n, i) => {
+            if (saved[i] === undefined) delete process.env[n];
+            else process.env[n] = saved[i];
+          });
+        }
+      });
+    });
+
   // Weight-gradient chunks of 5 or 7 rows over 3 images of 11 rows: chunks start mid-image and
   // cross from one image to the next, which the flat loop tracks by counters.
   // Maps one dy vec4 wide take U rows per step (UROWS): 3 images of 8 rows in chunks of 4 or 8.

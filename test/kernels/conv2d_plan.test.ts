@@ -1,7 +1,7 @@
 // How the conv launchers choose shared (subgroup) or own loads, and the errors of forced tiles.
 // Pure functions of the shape, the adapter's table and its subgroup size: no GPU needed.
 import { describe, it, expect } from 'vitest';
-import { chooseTile, planWeightGrad, planWeightGradGemm, useWeightGradGemm } from '../../src/kernels/conv2d_plan.js';
+import { chooseTile, planWeightGrad, planWeightGradGemm, reductionChannelsPerStep, tapGroups, useWeightGradGemm } from '../../src/kernels/conv2d_plan.js';
 import { conv2dTiles, conv2dWeightGradConfig } from '../../src/kernels/tuning.js';
 import type { Conv2dShape } from '../../src/kernels/conv2d_shape.js';
 
@@ -72,6 +72,21 @@ describe('conv2d plans: shared or own loads', () => {
     expect(planWeightGrad(lavapipe, l4, 14, 14, nOut, { XKB: 1024 }, 8).chunks).toBe(Math.floor(lavapipe.maxPartialFloats / nOut));
     expect(planWeightGrad(lavapipe, l4, 14, 14, nOut, { XKB: 1 }, 8).chunks).toBe(7);
     expect(() => plan({ XKB: 1.5 }, 8)).toThrow(/conv2dBackwardWeight: XKB=1.5 is not a whole number of KiB ≥ 0/);
+  });
+
+  it('takes four reduction channels per forward step only for single-tap steps over a multiple of 4 channels', () => {
+    const tile = chooseTile(conv2dTiles('lavapipe', 'forward'), 128, 14, 14, { CHT: 1 }, 'f', 8);
+    const oneTap = tapGroups(1, 2, true);
+    expect(oneTap).toMatchObject({ P: 1, TK: 1, TK1: 0, G: 1 });
+    expect(reductionChannelsPerStep(tile, oneTap, 1, 64)).toBe(4);
+    // Channels not a multiple of 4: the last step would read the next image's first channels.
+    expect(reductionChannelsPerStep(tile, oneTap, 1, 66)).toBe(1);
+    // More than one tap per step or per kernel column: the tap slots are taken.
+    expect(reductionChannelsPerStep(tile, oneTap, 3, 64)).toBe(1);
+    expect(reductionChannelsPerStep(tile, tapGroups(3, 2, true), 1, 64)).toBe(1);
+    expect(reductionChannelsPerStep(tile, tapGroups(2, 1, false), 1, 64)).toBe(1);
+    expect(reductionChannelsPerStep({ ...tile, channelTaps: false }, oneTap, 1, 64)).toBe(1);
+    expect(chooseTile(conv2dTiles('lavapipe', 'forward'), 128, 14, 14, { CHT: 0 }, 'f', 8).channelTaps).toBe(false);
   });
 
   it('rejects forced tiles it cannot run, naming the op and the limit', () => {
