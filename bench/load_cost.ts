@@ -13,11 +13,8 @@
 //   subgroup-shared — as workgroup, but each lane loads one of them and subgroupBroadcast
 //                     hands the 8 round (needs the subgroups feature, subgroup size ≥ 8).
 // Median of 5 timed runs after one untimed run; all variants are timed in turn, three rounds.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Runtime } from '../src/kernels/runtime.js';
-import { median } from '../src/bench/timing.js';
-import { flagValue } from './args.js';
+import { probeArgs, timeProbes, writeProbe } from './probe.js';
 
 const WORKGROUPS = 256;
 const WG = 64;
@@ -51,13 +48,7 @@ function kernel(v: Variant): string {
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
-  let adapter: string | undefined;
-  let out = 'bench/results';
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--adapter') adapter = flagValue(argv, i++);
-    else if (argv[i] === '--out') out = flagValue(argv, i++);
-    else throw new Error(`unknown option ${argv[i]} (expected --adapter, --out)`);
-  }
+  const { adapter, out } = probeArgs(argv);
   const rt = await Runtime.create({ adapter });
   const dev = rt.device;
   const sg = rt.gpu.info.subgroupSize;
@@ -68,32 +59,12 @@ async function main(): Promise<void> {
   const built = variants.map((v) => {
     const pipeline = dev.createComputePipeline({ layout: 'auto', compute: { module: dev.createShaderModule({ code: kernel(v) }), entryPoint: 'main' } });
     const group = dev.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: W } }, { binding: 1, resource: { buffer: O } }] });
-    return { v, pipeline, group };
+    return { v, pipeline, group, x: WORKGROUPS, y: 1 };
   });
-  const runOnce = async (k: (typeof built)[number]): Promise<number> => {
-    const t0 = performance.now();
-    const enc = dev.createCommandEncoder();
-    const pass = enc.beginComputePass();
-    pass.setPipeline(k.pipeline);
-    pass.setBindGroup(0, k.group);
-    pass.dispatchWorkgroups(WORKGROUPS);
-    pass.end();
-    dev.queue.submit([enc.finish()]);
-    await dev.queue.onSubmittedWorkDone();
-    return performance.now() - t0;
-  };
-  const times = new Map<Variant, number[]>(variants.map((v) => [v, []]));
-  for (const k of built) await runOnce(k);
-  for (let round = 0; round < 3; round++) {
-    for (const k of built) {
-      const t: number[] = [];
-      for (let i = 0; i < 5; i++) t.push(await runOnce(k));
-      times.get(k.v)!.push(median(t));
-    }
-  }
+  const times = await timeProbes(dev, built);
   const invocations = WORKGROUPS * WG;
   const loads = invocations * ITERS * 8;
-  const ms = (v: Variant) => median(times.get(v)!);
+  const ms = (v: Variant) => times.get(v)!;
   const oneLoad = ms('one load');
   const info = rt.gpu.info;
   const lines = [
@@ -107,12 +78,7 @@ async function main(): Promise<void> {
     ...variants.map((v) => `| ${v} | ${ms(v).toFixed(1)} | ${v === 'one load' ? '—' : (((ms(v) - oneLoad) * 1e6) / (loads - invocations * ITERS)).toFixed(2)} | ${((invocations * ITERS * 16 * 8) / (ms(v) / 1e3) / 1e9).toFixed(2)} |`),
     '',
   ];
-  const md = lines.join('\n');
-  console.log(md);
-  mkdirSync(out, { recursive: true });
-  const file = join(out, `load-cost-${info.kind}.md`);
-  writeFileSync(file, md);
-  console.log(`wrote ${file}`);
+  writeProbe(out, `load-cost-${info.kind}.md`, lines.join('\n'));
   W.destroy();
   O.destroy();
   rt.destroy();
