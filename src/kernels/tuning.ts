@@ -210,8 +210,8 @@ export function conv2dWeightGradConfig(kind: AdapterKind): Conv2dWeightGradConfi
 
 /**
  * Tile fields bench/ forces for one conv pass: WGML_CONV_FWD / WGML_CONV_DX / WGML_CONV_DW,
- * e.g. "COTV=2,TWV=4" or "COT=4,CIT=2" (also WG, THO, MERGE=0|1, U=1|2|4: dy columns per weight-gradient update, FLAT=0|1: its loop flat or nested, UROWS=0|1: U rows rather than columns, RPC: its rows per chunk, XKB: its chunkXBytes in KiB (0: no cap), and SG=0|1: loads shared across a subgroup
- * or not; GEMM=0|1: the weight gradient as an explicit GEMM or the direct kernel, whose fields
+ * e.g. "COTV=2,TWV=4" or "COT=4,CIT=2" (also WG, THO, MERGE=0|1, U=1|2|4: dy columns per weight-gradient update, FLAT=0|1: its loop flat or nested, UROWS=0|1: U rows rather than columns, RPC: its rows per chunk, XKB: its chunkXBytes in KiB (0: no cap), CHT=0|1: four reduction channels per
+ * step in single-tap forward kernels, and SG=0|1: loads shared across a subgroup or not; GEMM=0|1: the weight gradient as an explicit GEMM or the direct kernel, whose fields
  * above select the direct kernel when GEMM is not given; GROUP: the GEMM's chunks per im2col
  * group). `what` names the op in errors.
  */
