@@ -61,6 +61,9 @@ export function mergeResults(main: BenchResult, others: { file: string; result: 
 
 const f = (v: number | null | undefined, d = 1) => (v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d));
 
+/** One markdown table row; with no peers a table has no empty trailing column. */
+const mdRow = (cells: string[]) => `| ${cells.join(' | ')} |`;
+
 function cell(e: EngineResult | undefined): string {
   if (!e) return '';
   if ('skipped' in e) return 'skip';
@@ -88,10 +91,10 @@ export function markdown(r: BenchResult): string {
   ];
   const steps = r.cases.filter((c) => c.wgml.imagesPerSec !== undefined || peers.some((p) => (c[p] as Timing | undefined)?.imagesPerSec !== undefined));
   if (steps.length) {
-    lines.push('## Images per second', '', `| case | wgml | ${peers.join(' | ')} |`, `|---|---:|${peers.map(() => '---:').join('|')}|`);
+    lines.push('## Images per second', '', mdRow(['case', 'wgml', ...peers]), mdRow(['---', '---:', ...peers.map(() => '---:')]));
     for (const c of steps) {
       const ips = (e: EngineResult | Timing | undefined) => (!e ? '' : 'skipped' in e ? 'skip' : f(e.imagesPerSec as number, 2));
-      lines.push(`| ${c.name} | ${ips(c.wgml)} | ${peers.map((p) => ips(c[p])).join(' | ')} |`);
+      lines.push(mdRow([c.name, ips(c.wgml), ...peers.map((p) => ips(c[p]))]));
     }
     lines.push('');
     lines.push('### Memory (training steps)', '');
@@ -112,8 +115,8 @@ export function markdown(r: BenchResult): string {
     lines.push('', 'wgml and the TF.js backends share one Node process, so its RSS is theirs together; PyTorch runs in its own.', '');
   }
   lines.push(...convBudget(r, peers));
-  lines.push('## All cases (median ms, ×ratio = peer/wgml)', '', `| case | wgml ms | wgml GFLOP/s | wgml first call ms | ${peers.join(' | ')} |`, `|---|---:|---:|---:|${peers.map(() => '---').join('|')}|`);
-  for (const c of r.cases) lines.push(`| ${c.name} | ${f(c.wgml.ms)} | ${f(c.wgml.gflops, 2)} | ${f(c.wgml.firstMs, 0)} | ${peers.map((p) => cell(c[p])).join(' | ')} |`);
+  lines.push('## All cases (median ms, ×ratio = peer/wgml)', '', mdRow(['case', 'wgml ms', 'wgml GFLOP/s', 'wgml first call ms', ...peers]), mdRow(['---', '---:', '---:', '---:', ...peers.map(() => '---')]));
+  for (const c of r.cases) lines.push(mdRow([c.name, f(c.wgml.ms), f(c.wgml.gflops, 2), f(c.wgml.firstMs, 0), ...peers.map((p) => cell(c[p]))]));
   lines.push('', '## Skip reasons and notes', '');
   const reasons = new Map<string, string[]>();
   for (const c of r.cases) {
