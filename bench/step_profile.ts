@@ -2,7 +2,7 @@
 // timestamp queries (src/kernels/dispatch_profiler.ts), summed by kernel label and by kind.
 //
 //   npm run bench:step-profile -- [--adapter swiftshader] [--stem torchvision|cifar] [--width 64]
-//        [--batch 16] [--size 112] [--steps 2] [--name X]
+//        [--batch 16] [--size 112] [--steps 2] [--top 40] [--name X]
 //
 // The step is the one bench/step_ab.ts times (forward, weighted cross-entropy, backward, Adam
 // through Runtime.step), after four unprofiled warm-up steps. A pass per dispatch makes the step
@@ -16,24 +16,28 @@ import { flagValue, writeResult } from './args.js';
 interface Args extends StepShape {
   adapter?: string;
   steps: number;
+  /** Kernels listed in the by-kernel table. */
+  top: number;
   name?: string;
 }
 
 const WARM_UP = 4;
 
 function parseArgs(argv: string[]): Args {
-  const out: Partial<Args> = { ...DEFAULT_STEP_SHAPE, steps: 2 };
+  const out: Partial<Args> = { ...DEFAULT_STEP_SHAPE, steps: 2, top: 40 };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const next = () => flagValue(argv, i++);
     if (stepShapeFlag(out, k, next)) continue;
     if (k === '--adapter') out.adapter = next();
     else if (k === '--steps') out.steps = Number(next());
+    else if (k === '--top') out.top = Number(next());
     else if (k === '--name') out.name = next();
     else throw new Error(`unknown option ${k}`);
   }
   const errors = stepShapeErrors(out);
   if (!(Number.isInteger(out.steps) && out.steps! > 0)) errors.push('--steps must be a positive integer');
+  if (!(Number.isInteger(out.top) && out.top! > 0)) errors.push('--top must be a positive integer');
   if (errors.length) throw new Error(errors.join('\n'));
   return out as Args;
 }
@@ -94,9 +98,9 @@ async function main(): Promise<void> {
     '',
     ...table(byKind, total, args.steps, 'kind'),
     '',
-    '## By kernel (top 40)',
+    `## By kernel (top ${args.top})`,
     '',
-    ...table(byLabel.slice(0, 40), total, args.steps, 'kernel'),
+    ...table(byLabel.slice(0, args.top), total, args.steps, 'kernel'),
     '',
   ].join('\n');
   writeResult(md, args.name ? `step-profile-${args.name}-${info.kind}.md` : null);
