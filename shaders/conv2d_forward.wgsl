@@ -163,9 +163,9 @@ fn windows(a: vec4f, b: vec4f, c: vec4f, d: vec4f) -> mat4x4f {
 }
 
 // Slot windows starting at L[i]: the step's taps (see windows) or, with RCH = 4, the same
-// column of channels r…r+3 (L, C1, C2, C3).
-fn slotWindows(i: u32, L: array<vec4f, 8>, M: array<vec4f, 8>, C1: array<vec4f, 8>, C2: array<vec4f, 8>, C3: array<vec4f, 8>) -> mat4x4f {
-  if (RCH > 1u) { return mat4x4f(L[i], C1[i], C2[i], C3[i]); }
+// column of channels r…r+3 (L, R1, R2, R3).
+fn slotWindows(i: u32, L: array<vec4f, 8>, M: array<vec4f, 8>, R1: array<vec4f, 8>, R2: array<vec4f, 8>, R3: array<vec4f, 8>) -> mat4x4f {
+  if (RCH > 1u) { return mat4x4f(L[i], R1[i], R2[i], R3[i]); }
   return windows(L[i], L[i + 1u], M[i], M[i + 1u]);
 }
 
@@ -234,22 +234,22 @@ fn accumulate(acc: ptr<function, Tile>, t: Origin, lane: u32) {
     let L = rowWindows(sb, rowStep);
     var M: array<vec4f, 8>;
     if (TK1 > 0u) { M = rowWindows(sb + p.Wp4, rowStep); }
-    var C1: array<vec4f, 8>;
-    var C2: array<vec4f, 8>;
-    var C3: array<vec4f, 8>;
+    var R1: array<vec4f, 8>;
+    var R2: array<vec4f, 8>;
+    var R3: array<vec4f, 8>;
     if (RCH > 1u) {
-      C1 = rowWindows(sb + plane, rowStep);
-      C2 = rowWindows(sb + 2u * plane, rowStep);
-      C3 = rowWindows(sb + 3u * plane, rowStep);
+      R1 = rowWindows(sb + plane, rowStep);
+      R2 = rowWindows(sb + 2u * plane, rowStep);
+      R3 = rowWindows(sb + 3u * plane, rowStep);
     }
     let w = stepWeights(wb, wl);
     var x1 = mat4x4f();
     var x2 = mat4x4f();
     var x3 = mat4x4f();
-    if (SLOTS > 1u) { x1 = slotWindows(A1, L, M, C1, C2, C3); }
-    if (SLOTS > 2u) { x2 = slotWindows(A2, L, M, C1, C2, C3); }
-    if (SLOTS > 3u) { x3 = slotWindows(A3, L, M, C1, C2, C3); }
-    stepTile(acc, w[0], w[1], w[2], w[3], slotWindows(0u, L, M, C1, C2, C3), x1, x2, x3);
+    if (SLOTS > 1u) { x1 = slotWindows(A1, L, M, R1, R2, R3); }
+    if (SLOTS > 2u) { x2 = slotWindows(A2, L, M, R1, R2, R3); }
+    if (SLOTS > 3u) { x3 = slotWindows(A3, L, M, R1, R2, R3); }
+    stepTile(acc, w[0], w[1], w[2], w[3], slotWindows(0u, L, M, R1, R2, R3), x1, x2, x3);
     wb += wStep;
     g += 1u;
     let nextRow = g == p.Gp;
