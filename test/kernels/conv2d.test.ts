@@ -280,9 +280,9 @@ describe('conv2d GPU vs float64 reference', () => {
 
   // Four reduction channels per step (CHT=1) in single-tap dispatches: 1×1 convs (forward over
   // Ci, input gradient over Co) and the single-tap stride phase (1,1) of a 3×3 stride-2 input
-  // gradient; tiles of 1–4 channel vec4s, several rows, own and shared weight loads. Ci = 6
-  // and Co = 8 in the 3×3 case leave the forward at one channel per step (6 is not a multiple
-  // of 4) while its input-gradient phase takes four.
+  // gradient; tiles of 1–4 channel vec4s, several rows, own and shared weight loads. In the 3×3
+  // case the forward keeps one channel per step (three taps per kernel row) while the input
+  // gradient's single-tap phase takes four of its Co = 8 channels; the others keep one.
   ([['CHT=1', 1, 2, 0, false], ['CHT=1,COTV=1,TWV=2,THO=2', 1, 1, 0, true], ['CHT=1,COTV=4,TWV=1,THO=4', 1, 2, 0, false],
     ['CHT=1,COTV=3,TWV=4,THO=1,SG=0', 1, 2, 0, true], ['CHT=1', 3, 2, 1, false], ['CHT=1,COTV=2,TWV=2,THO=2,SG=0', 3, 2, 1, true]] as const)
     .forEach(([tile, k, stride, pad, accumulate], ci) => {
