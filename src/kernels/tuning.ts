@@ -162,7 +162,7 @@ export interface Conv2dWeightGradConfig {
 // stride-2 forward step: SwiftShader +40–60%; lavapipe −30–45% while every invocation loaded
 // its own weights, ×1.01–1.40 per shape once a subgroup shares them (conv-ab-fwd-merge-lavapipe.md).
 // Four reduction channels per step of a single-tap kernel (the 1×1 stride-2 downsamples, forward
-// and input gradient): SwiftShader ×1.23–1.60 per downsample; lavapipe ×0.43–0.74 forward and
+// and input gradient): SwiftShader ×1.15–1.60 per downsample; lavapipe ×0.43–0.74 forward and
 // ×0.54–0.71 input gradient (its 256-bit lanes spill the wider step): conv-ab-*-cht-*.md.
 const CONV_FORWARD: Record<AdapterKind, Conv2dTileConfig> = {
   lavapipe: { COTV: 2, maxCOTV: 4, maxTWV: 4, maxTHO: 4, maxBlocks: 8, mergePhases: true, WG: 64, subgroups: true, channelTaps: false },
